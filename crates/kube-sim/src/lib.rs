@@ -1,0 +1,1 @@
+//! kube-sim: a Kubernetes API test server.

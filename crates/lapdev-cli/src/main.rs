@@ -1,0 +1,2 @@
+//! `lapdev`: the command-line interface, `lapdev server` and `lapdev demo`.
+fn main() {}

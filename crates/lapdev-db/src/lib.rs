@@ -1,0 +1,1 @@
+//! The Lapdev datastore: SQLite or PostgreSQL behind one API, one module per resource.

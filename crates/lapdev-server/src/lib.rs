@@ -1,0 +1,1 @@
+//! The Lapdev control plane as a library: `router(state)` for tests, `run(config)` for the binary.

@@ -1,0 +1,1 @@
+//! Tidy checks for the Lapdev workspace; everything is in `tests/`.
