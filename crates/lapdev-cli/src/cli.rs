@@ -1,0 +1,256 @@
+//! The command line of `lapdev` (clap derive): the one `Config` of the
+//! binary. Every flag and environment variable the binary reads is declared
+//! here and nowhere else.
+
+use crate::shim as lapdev_server; // SHIM
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use lapdev_api::{ApiTokenId, OrganizationName, Role, TokenName, Username};
+use lapdev_domain::NameError;
+
+use crate::client::{ServerUrl, Token};
+use crate::output::OutputFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lapdev",
+    version,
+    about = "Lapdev: development environments inside your own Kubernetes clusters.",
+    long_about = "Lapdev: development environments inside your own Kubernetes clusters.\n\n\
+        Start with `lapdev demo` (a local server with embedded SQLite), then\n\
+        `lapdev login --server http://127.0.0.1:8080`.",
+    after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 not logged in or token rejected, \
+        4 server unreachable."
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options of every client command.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// URL of the Lapdev server [default: the one you logged in to]
+    #[arg(long, env = "LAPDEV_SERVER", global = true, value_name = "URL")]
+    pub(crate) server: Option<ServerUrl>,
+    /// API token to use instead of the stored one
+    #[arg(
+        long,
+        env = "LAPDEV_TOKEN",
+        global = true,
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub(crate) token: Option<Token>,
+    /// Organization to act in [default: the one chosen at login]
+    #[arg(long, env = "LAPDEV_ORG", global = true, value_name = "NAME", value_parser = org_name)]
+    pub(crate) org: Option<OrganizationName>,
+    /// Output format
+    #[arg(
+        short = 'o',
+        long = "output",
+        global = true,
+        value_enum,
+        default_value_t = OutputFormat::Table
+    )]
+    pub(crate) output: OutputFormat,
+    /// Directory of the stored credentials [default: <config dir>/lapdev]
+    #[arg(long, env = "LAPDEV_CONFIG_DIR", global = true, hide = true)]
+    pub(crate) config_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the Lapdev control plane (REST API, dashboard)
+    Server(ServerArgs),
+    /// Run a local Lapdev with embedded defaults: SQLite, no setup
+    #[command(long_about = DEMO_ABOUT)]
+    Demo(DemoArgs),
+    /// Sign in to a Lapdev server and store the token
+    Login(LoginArgs),
+    /// Revoke the stored token on the server and forget it
+    Logout,
+    /// Show who you are signed in as, and your organizations
+    Whoami,
+    /// Organizations and their members
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Your personal API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The audit log of the organization (admins)
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+const DEMO_ABOUT: &str = "Run a local Lapdev with embedded defaults: SQLite, no setup.\n\n\
+    The data lives in a persistent demo directory, so the demo keeps its state \
+    between runs. Because it is a demo, the generated admin password is kept in \
+    a file readable only by you (mode 0600) in that directory, so it can be \
+    printed on every start. Do not use the demo for real work: run `lapdev server`.";
+
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    #[command(flatten)]
+    pub(crate) config: lapdev_server::ServerConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// Where the demo keeps its data [default: <data dir>/lapdev/demo]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// Username [default: asked]
+    #[arg(long)]
+    pub(crate) username: Option<String>,
+    /// Read the password from the first line of standard input
+    #[arg(long, requires = "username")]
+    pub(crate) password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OrgCommand {
+    /// List your organizations
+    List(ListArgs),
+    /// Create an organization (you become its admin)
+    Create {
+        #[arg(value_parser = org_name)]
+        name: OrganizationName,
+    },
+    /// Members of the organization
+    #[command(subcommand)]
+    Members(MembersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MembersCommand {
+    /// List the members
+    List(ListArgs),
+    /// Add a user (created if new; prints a generated password once)
+    Add {
+        #[arg(value_parser = username)]
+        username: Username,
+        #[arg(long, value_enum, default_value_t = RoleArg::Member)]
+        role: RoleArg,
+        /// Read the new user's password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove a member
+    Remove {
+        #[arg(value_parser = username)]
+        username: Username,
+    },
+    /// Change a member's role
+    SetRole {
+        #[arg(value_parser = username)]
+        username: Username,
+        #[arg(value_enum)]
+        role: RoleArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create a token (its secret is printed once)
+    Create {
+        #[arg(value_parser = token_name)]
+        name: TokenName,
+        /// Lifetime in days [default: no expiry]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_in_days: Option<u32>,
+    },
+    /// List your tokens
+    List(ListArgs),
+    /// Revoke a token
+    Revoke { id: ApiTokenId },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// List audit events, newest first
+    List(ListArgs),
+}
+
+/// Pagination of every list command.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct ListArgs {
+    /// Show at most N items [default: one page]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) limit: Option<u32>,
+    /// Show every item, following all pages
+    #[arg(long, conflicts_with = "limit")]
+    pub(crate) all: bool,
+    /// Continue from the `next_cursor` of an earlier list
+    #[arg(long)]
+    pub(crate) cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum RoleArg {
+    Member,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Role {
+        match role {
+            RoleArg::Member => Role::Member,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+fn org_name(s: &str) -> Result<OrganizationName, NameError> {
+    OrganizationName::parse(s)
+}
+
+fn username(s: &str) -> Result<Username, NameError> {
+    Username::parse(s)
+}
+
+fn token_name(s: &str) -> Result<TokenName, NameError> {
+    TokenName::parse(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "lapdev", "org", "members", "list", "--org", "acme", "-o", "json", "--all",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.org.unwrap().as_str(), "acme");
+        assert_eq!(cli.global.output, OutputFormat::Json);
+    }
+
+    #[test]
+    fn invalid_names_are_refused_at_parse_time() {
+        let err = Cli::try_parse_from(["lapdev", "org", "create", "Acme"]).unwrap_err();
+        assert!(
+            err.to_string().contains("invalid organization name"),
+            "{err}"
+        );
+    }
+}
