@@ -1,0 +1,105 @@
+//! Organizations (tenants): create, look up, list a user's organizations.
+
+use jiff::Timestamp;
+use lapdev_domain::{OrganizationId, OrganizationName, Role, UserId};
+use sqlx::any::AnyRow;
+
+use crate::audit::{self, NewAuditEvent};
+use crate::row::{fetch_limit, get_parsed, get_ts, get_validated, millis};
+use crate::{Db, DbResult, Slice, conflict_as};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationRecord {
+    pub id: OrganizationId,
+    pub name: OrganizationName,
+    pub created_at: Timestamp,
+}
+
+pub(crate) fn organization_from_row(row: &AnyRow) -> DbResult<OrganizationRecord> {
+    Ok(OrganizationRecord {
+        id: get_parsed(row, "id")?,
+        name: get_validated(row, "name", OrganizationName::parse)?,
+        created_at: get_ts(row, "created_at")?,
+    })
+}
+
+pub(crate) async fn insert_organization(
+    conn: &mut sqlx::AnyConnection,
+    name: &OrganizationName,
+    creator: UserId,
+    event: &NewAuditEvent,
+) -> DbResult<OrganizationRecord> {
+    let org = OrganizationRecord {
+        id: OrganizationId::new(),
+        name: name.clone(),
+        created_at: Timestamp::now(),
+    };
+    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(org.id.to_string())
+        .bind(org.name.as_str())
+        .bind(millis(org.created_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(conflict_as("organization"))?;
+    sqlx::query(
+        "INSERT INTO memberships (organization_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(org.id.to_string())
+    .bind(creator.to_string())
+    .bind(Role::Admin.as_str())
+    .bind(millis(org.created_at))
+    .execute(&mut *conn)
+    .await?;
+    audit::insert(&mut *conn, org.id, &event.clone().with_object_id(org.id)).await?;
+    Ok(org)
+}
+
+impl Db {
+    /// Creates an organization with `creator` as its first admin, and audits it.
+    pub async fn organization_create(
+        &self,
+        name: &OrganizationName,
+        creator: UserId,
+        event: &NewAuditEvent,
+    ) -> DbResult<OrganizationRecord> {
+        let mut tx = self.pool().begin().await?;
+        let org = insert_organization(&mut tx, name, creator, event).await?;
+        tx.commit().await?;
+        Ok(org)
+    }
+
+    pub async fn organization_by_name(&self, name: &str) -> DbResult<Option<OrganizationRecord>> {
+        sqlx::query("SELECT id, name, created_at FROM organizations WHERE name = $1")
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(organization_from_row)
+            .transpose()
+    }
+
+    /// The organizations `user` belongs to, with their role, in creation order
+    /// after `after`.
+    pub async fn organizations_of_user(
+        &self,
+        user: UserId,
+        after: Option<OrganizationId>,
+        limit: u32,
+    ) -> DbResult<Slice<(OrganizationRecord, Role)>> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.name, o.created_at, m.role FROM organizations o \
+             JOIN memberships m ON m.organization_id = o.id \
+             WHERE m.user_id = $1 AND o.id > $2 ORDER BY o.id LIMIT $3",
+        )
+        .bind(user.to_string())
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(fetch_limit(limit))
+        .fetch_all(self.pool())
+        .await?;
+        let items = rows
+            .iter()
+            .map(|row| Ok((organization_from_row(row)?, get_parsed(row, "role")?)))
+            .collect::<DbResult<Vec<_>>>()?;
+        Ok(Slice::from_rows(items, limit))
+    }
+}

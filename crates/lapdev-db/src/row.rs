@@ -1,0 +1,83 @@
+//! Decoding of the portable column encodings (UUIDv7 text, unix milliseconds)
+//! into domain types.
+
+use std::str::FromStr;
+
+use jiff::Timestamp;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{DbError, DbResult};
+
+pub(crate) fn millis(ts: Timestamp) -> i64 {
+    ts.as_millisecond()
+}
+
+pub(crate) fn ts(ms: i64) -> DbResult<Timestamp> {
+    Timestamp::from_millisecond(ms).map_err(|_| DbError::Corrupt {
+        what: "timestamp",
+        value: ms.to_string(),
+    })
+}
+
+pub(crate) fn get_ts(row: &AnyRow, col: &str) -> DbResult<Timestamp> {
+    ts(row.try_get::<i64, _>(col)?)
+}
+
+pub(crate) fn get_opt_ts(row: &AnyRow, col: &str) -> DbResult<Option<Timestamp>> {
+    row.try_get::<Option<i64>, _>(col)?.map(ts).transpose()
+}
+
+pub(crate) fn get_string(row: &AnyRow, col: &str) -> DbResult<String> {
+    Ok(row.try_get::<String, _>(col)?)
+}
+
+/// Parses a column with `FromStr` (typed ids, roles).
+pub(crate) fn get_parsed<T: FromStr>(row: &AnyRow, col: &'static str) -> DbResult<T> {
+    let raw: String = row.try_get(col)?;
+    raw.parse().map_err(|_| DbError::Corrupt {
+        what: col,
+        value: raw,
+    })
+}
+
+/// Parses a column with a validating constructor (names).
+pub(crate) fn get_validated<T, E>(
+    row: &AnyRow,
+    col: &'static str,
+    parse: impl FnOnce(String) -> Result<T, E>,
+) -> DbResult<T> {
+    let raw: String = row.try_get(col)?;
+    parse(raw.clone()).map_err(|_| DbError::Corrupt {
+        what: col,
+        value: raw,
+    })
+}
+
+/// Clamps a page size and asks for one more row, to know whether a next page exists.
+pub(crate) fn fetch_limit(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, 1000)) + 1
+}
+
+/// Splits the extra row off: `(items, has_more)`.
+pub(crate) fn split_page<T>(mut rows: Vec<T>, limit: u32) -> (Vec<T>, bool) {
+    let limit = limit.clamp(1, 1000) as usize;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    (rows, more)
+}
+
+/// One page of rows in cursor order; the caller makes the cursor from the
+/// last item's id when `has_more`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slice<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
+}
+
+impl<T> Slice<T> {
+    pub(crate) fn from_rows(rows: Vec<T>, limit: u32) -> Self {
+        let (items, has_more) = split_page(rows, limit);
+        Slice { items, has_more }
+    }
+}

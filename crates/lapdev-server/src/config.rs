@@ -1,0 +1,126 @@
+//! The one configuration of the server, parsed once (flags and `LAPDEV_*`
+//! environment variables, through clap) and passed down.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Settings of `lapdev server`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    #[arg(long, env = "LAPDEV_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory for the embedded database and other state.
+    #[arg(long, env = "LAPDEV_DATA_DIR", default_value = "lapdev-data")]
+    pub data_dir: PathBuf,
+    /// postgres://... to use PostgreSQL instead of the embedded SQLite file.
+    #[arg(long, env = "LAPDEV_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Public URL (https://... makes cookies Secure).
+    #[arg(long, env = "LAPDEV_EXTERNAL_URL")]
+    pub external_url: Option<String>,
+    /// Username of the first admin, created on the first start.
+    #[arg(long, env = "LAPDEV_ADMIN_USERNAME", default_value = "admin")]
+    pub admin_username: String,
+    /// Password of the first admin; generated (and shown once) when absent.
+    #[arg(long, env = "LAPDEV_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Log format.
+    #[arg(long, env = "LAPDEV_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+impl ServerConfig {
+    /// Defaults with the given data directory, listening on an ephemeral
+    /// loopback port: what tests and embedders start from.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            database_url: None,
+            external_url: None,
+            admin_username: "admin".into(),
+            admin_password: None,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// What the HTTP layer needs from the configuration, checked once.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpSettings {
+    /// Cookies get `Secure` and the `__Host-` prefix.
+    pub(crate) secure_cookies: bool,
+    /// `scheme://host[:port]` of the external URL, for the Origin check.
+    pub(crate) external_origin: Option<String>,
+}
+
+impl HttpSettings {
+    pub(crate) fn from_config(config: &ServerConfig) -> Result<Self, String> {
+        let Some(url) = config.external_url.as_deref() else {
+            return Ok(HttpSettings {
+                secure_cookies: false,
+                external_origin: None,
+            });
+        };
+        let url = url.trim_end_matches('/');
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| format!("--external-url {url:?} must start with http:// or https://"))?;
+        if scheme != "http" && scheme != "https" {
+            return Err(format!(
+                "--external-url {url:?} must start with http:// or https://"
+            ));
+        }
+        let host = rest.split('/').next().unwrap_or_default();
+        if host.is_empty() {
+            return Err(format!("--external-url {url:?} has no host"));
+        }
+        Ok(HttpSettings {
+            secure_cookies: scheme == "https",
+            external_origin: Some(format!("{scheme}://{host}")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerConfig,
+    }
+
+    #[test]
+    fn flags_parse_with_defaults() {
+        let cli = Cli::try_parse_from(["lapdev", "--data-dir", "/tmp/x"]).unwrap();
+        assert_eq!(cli.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(cli.server.admin_username, "admin");
+        assert_eq!(cli.server.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn external_url_decides_cookie_security() {
+        let mut config = ServerConfig::for_data_dir("/tmp/x");
+        config.external_url = Some("https://lapdev.example.com/".into());
+        let s = HttpSettings::from_config(&config).unwrap();
+        assert!(s.secure_cookies);
+        assert_eq!(
+            s.external_origin.as_deref(),
+            Some("https://lapdev.example.com")
+        );
+        config.external_url = Some("ftp://x".into());
+        assert!(HttpSettings::from_config(&config).is_err());
+    }
+}

@@ -1,0 +1,34 @@
+//! `/orgs/{org}/audit`: the audit log (admins).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use lapdev_api::{AuditEvent, ErrorBody, Page, PageQuery};
+
+use super::extract::{ApiQuery, Caller};
+use crate::app::{self, PageRequest};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The organization's audit log, newest first (admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/orgs/{org}/audit",
+    tag = "audit",
+    security(("bearer" = [])),
+    params(("org" = String, Path, description = "Organization name"), PageQuery),
+    responses(
+        (status = 200, body = Page<AuditEvent>),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(org): Path<String>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<Page<AuditEvent>>, ApiError> {
+    let page = PageRequest::parse(page)?;
+    Ok(Json(app::audit::list(&state, &caller, &org, page).await?))
+}

@@ -1,0 +1,76 @@
+//! `/tokens`: the caller's personal API tokens.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use lapdev_api::{ApiToken, CreateToken, CreatedToken, ErrorBody, Page, PageQuery};
+
+use super::extract::{ApiJson, ApiQuery, Caller};
+use crate::app::{self, PageRequest};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The caller's tokens (never their secrets).
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, body = Page<ApiToken>),
+        (status = 401, body = ErrorBody),
+    )
+)]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<Page<ApiToken>>, ApiError> {
+    let page = PageRequest::parse(page)?;
+    Ok(Json(app::tokens::list(&state, &caller, page).await?))
+}
+
+/// Create a token; its secret is in the response this once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    security(("bearer" = [])),
+    request_body = CreateToken,
+    responses(
+        (status = 201, body = CreatedToken),
+        (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(req): ApiJson<CreateToken>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    let created = app::tokens::create(&state, &caller, req).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Revoke one of the caller's tokens.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "tokens",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app::tokens::revoke(&state, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,59 @@
+//! The shared state of every request: datastore, settings, metrics, limiter.
+
+use std::sync::Arc;
+
+use lapdev_db::Db;
+
+use crate::auth::rate_limit::LoginLimiter;
+use crate::config::HttpSettings;
+use crate::metrics::Metrics;
+
+/// Cheap to clone; handed to [`crate::router`].
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    settings: HttpSettings,
+    metrics: Metrics,
+    login_limiter: LoginLimiter,
+    /// An argon2 hash of a random password, verified against when the user
+    /// does not exist, so timing does not reveal which usernames exist.
+    dummy_hash: String,
+}
+
+impl AppState {
+    pub(crate) fn new(db: Db, settings: HttpSettings, dummy_hash: String) -> Self {
+        AppState {
+            inner: Arc::new(Inner {
+                db,
+                settings,
+                metrics: Metrics::new(),
+                login_limiter: LoginLimiter::default(),
+                dummy_hash,
+            }),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub(crate) fn settings(&self) -> &HttpSettings {
+        &self.inner.settings
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub(crate) fn login_limiter(&self) -> &LoginLimiter {
+        &self.inner.login_limiter
+    }
+
+    pub(crate) fn dummy_hash(&self) -> &str {
+        &self.inner.dummy_hash
+    }
+}
