@@ -35,31 +35,46 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
     /// URL of the Lapdev server [default: the one you logged in to]
-    #[arg(long, env = "LAPDEV_SERVER", global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "LAPDEV_SERVER",
+        global = true,
+        help_heading = "Global options",
+        value_name = "URL"
+    )]
     pub(crate) server: Option<ServerUrl>,
     /// API token to use instead of the stored one
     #[arg(
         long,
         env = "LAPDEV_TOKEN",
         global = true,
+        help_heading = "Global options",
         hide_env_values = true,
         value_name = "TOKEN"
     )]
     pub(crate) token: Option<Token>,
     /// Organization to act in [default: the one chosen at login]
-    #[arg(long, env = "LAPDEV_ORG", global = true, value_name = "NAME", value_parser = org_name)]
+    #[arg(long, env = "LAPDEV_ORG", global = true,
+        help_heading = "Global options", value_name = "NAME", value_parser = org_name)]
     pub(crate) org: Option<OrganizationName>,
     /// Output format
     #[arg(
         short = 'o',
         long = "output",
         global = true,
+        help_heading = "Global options",
         value_enum,
         default_value_t = OutputFormat::Table
     )]
     pub(crate) output: OutputFormat,
     /// Directory of the stored credentials [default: <config dir>/lapdev]
-    #[arg(long, env = "LAPDEV_CONFIG_DIR", global = true, hide = true)]
+    #[arg(
+        long,
+        env = "LAPDEV_CONFIG_DIR",
+        global = true,
+        help_heading = "Global options",
+        hide = true
+    )]
     pub(crate) config_dir: Option<PathBuf>,
 }
 
@@ -102,7 +117,7 @@ pub(crate) struct ServerArgs {
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
     /// Address to listen on
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub(crate) listen: SocketAddr,
     /// Where the demo keeps its data [default: <data dir>/lapdev/demo]
     #[arg(long, value_name = "DIR")]

@@ -161,9 +161,12 @@ pub(crate) enum ClientError {
     NeedAdmin { org: OrganizationName },
     #[error("permission denied: {message}")]
     Forbidden { message: String },
-    #[error("not found: {message}")]
-    NotFound { message: String },
-    #[error("conflict: {message}")]
+    #[error("{message}{}", org.as_ref().map_or(String::new(), |o| format!(" (in organization {o})")))]
+    NotFound {
+        message: String,
+        org: Option<OrganizationName>,
+    },
+    #[error("{message}")]
     Conflict { message: String },
     #[error("invalid {}: {message}", field.as_deref().map_or("request".to_owned(), |f| format!("`{f}`")))]
     Invalid {
@@ -502,7 +505,13 @@ impl Client {
                 Scope::Org(org) => ClientError::NeedAdmin { org: org.clone() },
                 Scope::Global => ClientError::Forbidden { message },
             },
-            ErrorCode::NotFound => ClientError::NotFound { message },
+            ErrorCode::NotFound => ClientError::NotFound {
+                message,
+                org: match scope {
+                    Scope::Org(org) => Some(org.clone()),
+                    Scope::Global => None,
+                },
+            },
             ErrorCode::Conflict => ClientError::Conflict { message },
             ErrorCode::Invalid => ClientError::Invalid {
                 field: error.field,

@@ -24,7 +24,7 @@ pub(super) async fn login(global: &GlobalArgs, args: LoginArgs) -> anyhow::Resul
         }
         let username = match args.username {
             Some(username) => username,
-            None => prompt_line("Username: ")?,
+            None => prompt_line("Username: ", "--username")?,
         };
         let password = if args.password_stdin {
             read_stdin_line("password")?
@@ -70,6 +70,17 @@ pub(super) async fn login(global: &GlobalArgs, args: LoginArgs) -> anyhow::Resul
         username: Some(me.user.username.clone()),
         organization: organization.clone(),
     })?;
+
+    // The token of an earlier `lapdev login` to this server is replaced: revoke
+    // it, best effort, so logins do not pile up live tokens. A token stored
+    // with `--token` has no id and may be used elsewhere: it is left alone.
+    let replaced = stored.filter(|old| {
+        old.server == server && old.token_id.is_some() && Some(&old.token) != client.token()
+    });
+    if let Some(old) = replaced {
+        let old_client = Client::new(server.clone(), Some(old.token.clone()))?;
+        let _ = revoke_own_token(&old_client, &old.token, old.token_id).await;
+    }
 
     let org_note = organization.map_or_else(
         || " (no organization yet)".to_owned(),
@@ -139,6 +150,7 @@ async fn revoke_own_token(
                 _ => {
                     return Err(ClientError::NotFound {
                         message: "cannot tell which of your tokens is the stored one".into(),
+                        org: None,
                     });
                 }
             }

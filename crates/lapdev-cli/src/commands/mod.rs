@@ -76,10 +76,10 @@ fn read_stdin_line(what: &str) -> anyhow::Result<String> {
 }
 
 /// Asks for a line on the terminal (the prompt goes to stderr).
-fn prompt_line(prompt: &str) -> anyhow::Result<String> {
+fn prompt_line(prompt: &str, flag: &str) -> anyhow::Result<String> {
     anyhow::ensure!(
         std::io::stdin().is_terminal(),
-        "standard input is not a terminal: pass the value as a flag"
+        "standard input is not a terminal to ask on: pass {flag}"
     );
     eprint!("{prompt}");
     let mut line = String::new();
