@@ -2,7 +2,6 @@
 //! binary. Every flag and environment variable the binary reads is declared
 //! here and nowhere else.
 
-use crate::shim as lapdev_server; // SHIM
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

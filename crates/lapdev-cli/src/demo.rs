@@ -6,7 +6,6 @@
 //! directory, so every start can print it again. Later it will also run a
 //! simulated cluster; that belongs here, not in `lapdev server`.
 
-use crate::shim as lapdev_server; // SHIM
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -75,8 +74,8 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     banner.push_str("\nPress Ctrl-C to stop.\n");
     crate::commands::print(&banner)?;
 
+    // Returns after SIGINT or SIGTERM, once the server has shut down gracefully.
     server.wait_for_shutdown_signal().await;
-    server.shutdown().await;
     Ok(())
 }
 

@@ -10,7 +10,6 @@ mod config_file;
 mod demo;
 mod output;
 mod session;
-mod shim; // SHIM
 
 use std::process::ExitCode;
 

@@ -1,6 +1,5 @@
 //! `lapdev server`: runs the control plane until SIGINT or SIGTERM.
 
-use crate::shim as lapdev_server; // SHIM
 use anyhow::Context;
 
 use super::print;
@@ -24,7 +23,7 @@ pub(super) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     print(&banner)?;
 
+    // Returns after SIGINT or SIGTERM, once the server has shut down gracefully.
     server.wait_for_shutdown_signal().await;
-    server.shutdown().await;
     Ok(())
 }
