@@ -161,6 +161,8 @@ pub(crate) enum ClientError {
     NeedAdmin { org: OrganizationName },
     #[error("permission denied: {message}")]
     Forbidden { message: String },
+    #[error("there is no organization {org} that you are a member of: see `lapdev org list`")]
+    NoSuchOrg { org: OrganizationName },
     #[error("{message}{}", org.as_ref().map_or(String::new(), |o| format!(" (in organization {o})")))]
     NotFound {
         message: String,
@@ -505,12 +507,16 @@ impl Client {
                 Scope::Org(org) => ClientError::NeedAdmin { org: org.clone() },
                 Scope::Global => ClientError::Forbidden { message },
             },
-            ErrorCode::NotFound => ClientError::NotFound {
-                message,
-                org: match scope {
-                    Scope::Org(org) => Some(org.clone()),
-                    Scope::Global => None,
+            ErrorCode::NotFound => match scope {
+                // The server hides organizations the caller is not in behind a 404.
+                Scope::Org(org) if message.starts_with("organization") => {
+                    ClientError::NoSuchOrg { org: org.clone() }
+                }
+                Scope::Org(org) => ClientError::NotFound {
+                    message,
+                    org: Some(org.clone()),
                 },
+                Scope::Global => ClientError::NotFound { message, org: None },
             },
             ErrorCode::Conflict => ClientError::Conflict { message },
             ErrorCode::Invalid => ClientError::Invalid {

@@ -123,3 +123,27 @@ fn a_second_login_replaces_and_revokes_the_first_token() {
     assert_eq!(code, 3);
     admin.cmd(&["whoami"]).ok();
 }
+
+#[test]
+fn repeated_wrong_passwords_are_rate_limited() {
+    let server = TestServer::start();
+    let user = server.user();
+    let attempt = || {
+        user.cmd(&[
+            "login",
+            "--server",
+            &server.url,
+            "--username",
+            ADMIN,
+            "--password-stdin",
+        ])
+        .stdin("wrong-password\n")
+        .fails()
+    };
+    let last = (0..10)
+        .map(|_| attempt())
+        .find(|(_, stderr)| stderr.contains("too many attempts"))
+        .expect("the server rate-limits sign-ins");
+    assert_eq!(last.0, 1);
+    assert_eq!(last.1.lines().count(), 1, "{}", last.1);
+}
