@@ -19,7 +19,6 @@ use crate::config_file::{create_private_dir, write_private};
 struct DemoAdmin {
     username: String,
     password: String,
-    organization: String,
 }
 
 const ADMIN_FILE: &str = "demo-admin.json";
@@ -32,44 +31,57 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     create_private_dir(&data_dir)
         .with_context(|| format!("cannot create the demo directory {}", data_dir.display()))?;
 
-    let mut config = lapdev_server::ServerConfig::for_data_dir(&data_dir);
-    config.listen = args.listen;
-    lapdev_server::init_tracing(config.log_format);
-    let server = lapdev_server::start(config)
-        .await
-        .with_context(|| format!("cannot start the demo server on {}", args.listen))?;
-
+    // The password is chosen and saved before the server starts, so it is
+    // known even if this start fails after creating the admin.
     let admin_file = data_dir.join(ADMIN_FILE);
-    let admin = match server.initial_admin() {
-        Some(admin) => {
+    let (admin, fresh) = match load_admin(&admin_file) {
+        Some(admin) => (admin, false),
+        None => {
             let admin = DemoAdmin {
-                username: admin.username.to_string(),
-                password: admin.password.to_string(),
-                organization: admin.organization.to_string(),
+                username: "admin".into(),
+                password: generate_password(),
             };
             save_admin(&admin_file, &admin)?;
-            Some(admin)
+            (admin, true)
         }
-        None => load_admin(&admin_file),
     };
+
+    let mut config = lapdev_server::ServerConfig::for_data_dir(&data_dir);
+    config.listen = args.listen;
+    config.admin_username = admin.username.clone();
+    config.admin_password = Some(admin.password.clone());
+    lapdev_server::init_tracing(config.log_format);
+    let server = lapdev_server::start(config).await.with_context(|| {
+        format!(
+            "cannot start the demo on {} (pick another address with --listen)",
+            args.listen
+        )
+    })?;
+
+    // A new password file next to an existing database does not match its admin.
+    let known = !fresh || server.initial_admin().is_some();
+    if !known {
+        let _ = std::fs::remove_file(&admin_file);
+    }
 
     let url = server.url();
     let mut banner = format!(
         "Lapdev demo is running (data in {}).\n\n  Dashboard: {url}\n",
         data_dir.display()
     );
-    match &admin {
-        Some(admin) => banner.push_str(&format!(
-            "  Username:  {}\n  Password:  {}\n  Organization: {}\n\n\
+    if known {
+        banner.push_str(&format!(
+            "  Username:  {}\n  Password:  {}\n\n\
              CLI: lapdev login --server {url} --username {}\n",
-            admin.username, admin.password, admin.organization, admin.username
-        )),
-        None => banner.push_str(&format!(
-            "\nThe admin password is no longer known here ({} is missing).\n\
-             Delete {} to start the demo afresh.\n",
+            admin.username, admin.password, admin.username
+        ));
+    } else {
+        banner.push_str(&format!(
+            "\nThe admin password of this demo is not known ({} is missing).\n\
+             Stop the demo and delete {} to start afresh.\n",
             admin_file.display(),
             data_dir.display()
-        )),
+        ));
     }
     banner.push_str("\nPress Ctrl-C to stop.\n");
     crate::commands::print(&banner)?;
@@ -86,8 +98,23 @@ fn default_data_dir() -> anyhow::Result<PathBuf> {
         .join("demo"))
 }
 
+/// 24 letters and digits from the OS random number generator (about 140 bits).
+fn generate_password() -> String {
+    use rand::TryRng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut bytes = [0u8; 24];
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the operating system's random number generator failed");
+    bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
 fn save_admin(path: &Path, admin: &DemoAdmin) -> anyhow::Result<()> {
     let text = serde_json::to_vec_pretty(admin).expect("demo admin serializes");
+    // An unreadable leftover is replaced.
     let _ = std::fs::remove_file(path);
     write_private(path, &text).with_context(|| format!("cannot write {}", path.display()))
 }

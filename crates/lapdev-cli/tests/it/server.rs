@@ -110,3 +110,34 @@ fn lapdev_demo_prints_the_same_credentials_on_every_start() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+#[test]
+fn a_demo_that_failed_to_start_still_knows_its_password() {
+    let data = TempDir::new().unwrap();
+    let data_dir = data.path().join("demo");
+    let data_dir = data_dir.to_str().unwrap();
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_addr = busy.local_addr().unwrap().to_string();
+    let (code, stderr) = Run::new(
+        data.path(),
+        &["demo", "--listen", &busy_addr, "--data-dir", data_dir],
+    )
+    .fails();
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("pick another address with --listen"),
+        "{stderr}"
+    );
+    drop(busy);
+
+    let mut demo = Background::spawn(Run::new(
+        data.path(),
+        &["demo", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
+    ));
+    let url = demo.value_after("Dashboard:");
+    let username = demo.value_after("Username:");
+    let password = demo.value_after("Password:");
+    let cli = CliUser::new(&url);
+    cli.login(&username, &password);
+}
