@@ -90,6 +90,8 @@ pub(crate) enum Command {
     Logout,
     /// Show who you are signed in as, and your organizations
     Whoami,
+    /// Change your password (your API tokens stay valid)
+    ChangePassword(ChangePasswordArgs),
     /// Organizations and their members
     #[command(subcommand)]
     Org(OrgCommand),
@@ -130,6 +132,13 @@ pub(crate) struct LoginArgs {
     pub(crate) username: Option<String>,
     /// Read the password from the first line of standard input
     #[arg(long, requires = "username")]
+    pub(crate) password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChangePasswordArgs {
+    /// Read the current and the new password from the first two lines of standard input
+    #[arg(long)]
     pub(crate) password_stdin: bool,
 }
 

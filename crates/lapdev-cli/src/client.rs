@@ -10,9 +10,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use lapdev_api::{
-    API_PREFIX, AddMember, AddedMember, ApiToken, ApiTokenId, AuditEvent, CreateOrganization,
-    CreateToken, CreatedToken, ErrorBody, ErrorCode, LoginRequest, LoginResponse, Me, Member,
-    Organization, OrganizationName, Page, PageQuery, UpdateMember, UserId,
+    API_PREFIX, AddMember, AddedMember, ApiToken, ApiTokenId, AuditEvent, ChangePassword,
+    CreateOrganization, CreateToken, CreatedToken, ErrorBody, ErrorCode, LoginRequest,
+    LoginResponse, Me, Member, Organization, OrganizationName, Page, PageQuery, UpdateMember,
+    UserId,
 };
 use reqwest::{Method, RequestBuilder, StatusCode, Url, header};
 use serde::de::DeserializeOwned;
@@ -281,6 +282,17 @@ impl Client {
     pub(crate) async fn me(&self) -> Result<Me, ClientError> {
         let req = self.request(Method::GET, "/me", None);
         self.send_json(req, Scope::Global).await
+    }
+
+    /// `PUT /me/password`. API tokens stay valid.
+    pub(crate) async fn change_password(
+        &self,
+        request: &ChangePassword,
+    ) -> Result<(), ClientError> {
+        let req = self
+            .request(Method::PUT, "/me/password", None)
+            .json(request);
+        self.send(req, Scope::Global).await.map(drop)
     }
 
     // --- organizations

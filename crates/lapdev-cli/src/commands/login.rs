@@ -1,10 +1,10 @@
-//! `lapdev login`, `lapdev logout` and `lapdev whoami`: getting, dropping and
-//! showing the credentials the other commands use.
+//! `lapdev login`, `logout`, `whoami` and `change-password`: the caller's
+//! own account, and the credentials the other commands use.
 
-use lapdev_api::{ApiTokenId, LoginRequest, PageQuery};
+use lapdev_api::{ApiTokenId, ChangePassword, LoginRequest, PageQuery};
 
 use super::{config_file, open_session, print_one, prompt_line, prompt_secret, read_stdin_line};
-use crate::cli::{GlobalArgs, LoginArgs};
+use crate::cli::{ChangePasswordArgs, GlobalArgs, LoginArgs};
 use crate::client::{Client, ClientError, Token};
 use crate::config_file::Credentials;
 use crate::session::{self, collect_pages};
@@ -163,4 +163,35 @@ pub(super) async fn whoami(global: &GlobalArgs) -> anyhow::Result<()> {
     let session = open_session(global)?;
     let me = session.client.me().await?;
     print_one(global.output, &me)
+}
+
+pub(super) async fn change_password(
+    global: &GlobalArgs,
+    args: ChangePasswordArgs,
+) -> anyhow::Result<()> {
+    let session = open_session(global)?;
+    let (current_password, new_password) = if args.password_stdin {
+        (
+            read_stdin_line("current password")?,
+            read_stdin_line("new password")?,
+        )
+    } else {
+        let current = prompt_secret("Current password: ", "--password-stdin")?;
+        let new = prompt_secret("New password: ", "--password-stdin")?;
+        let again = prompt_secret("Repeat the new password: ", "--password-stdin")?;
+        anyhow::ensure!(
+            new == again,
+            "the new passwords differ; nothing was changed"
+        );
+        (current, new)
+    };
+    session
+        .client
+        .change_password(&ChangePassword {
+            current_password,
+            new_password,
+        })
+        .await?;
+    eprintln!("Password changed. Your API tokens stay valid; dashboard sessions are signed out.");
+    Ok(())
 }

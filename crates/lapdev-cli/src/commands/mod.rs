@@ -26,6 +26,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Login(args) => login::login(&global, args).await,
         Command::Logout => login::logout(&global).await,
         Command::Whoami => login::whoami(&global).await,
+        Command::ChangePassword(args) => login::change_password(&global, args).await,
         Command::Org(command) => org::run(&global, command).await,
         Command::Token(command) => token::run(&global, command).await,
         Command::Audit(command) => audit::run(&global, command).await,

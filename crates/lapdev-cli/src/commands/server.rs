@@ -17,7 +17,7 @@ pub(super) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         // Shown this once: the server keeps only a hash.
         banner.push_str(&format!(
             "First start: created organization {} and its admin.\n  username: {}\n  password: {}\n\
-             Sign in and change the password; it is not shown again.\n",
+             Sign in and change the password (`lapdev change-password`); it is not shown again.\n",
             admin.organization, admin.username, admin.password
         ));
     }

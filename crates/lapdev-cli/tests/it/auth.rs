@@ -147,3 +147,26 @@ fn repeated_wrong_passwords_are_rate_limited() {
     assert_eq!(last.0, 1);
     assert_eq!(last.1.lines().count(), 1, "{}", last.1);
 }
+
+#[test]
+fn change_password_then_sign_in_with_the_new_one() {
+    let server = TestServer::start();
+    let admin = server.admin();
+
+    let (code, stderr) = admin
+        .cmd(&["change-password", "--password-stdin"])
+        .stdin("not-my-password\na-brand-new-password\n")
+        .fails();
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr.trim_end(),
+        "error: invalid `current_password`: is not your current password"
+    );
+
+    admin
+        .cmd(&["change-password", "--password-stdin"])
+        .stdin(&format!("{ADMIN_PASSWORD}\na-brand-new-password\n"))
+        .ok();
+    admin.cmd(&["whoami"]).ok();
+    server.user().login(ADMIN, "a-brand-new-password");
+}
