@@ -85,6 +85,7 @@ pub(crate) enum Command {
     #[command(long_about = DEMO_ABOUT)]
     Demo(DemoArgs),
     /// Sign in to a Lapdev server and store the token
+    #[command(long_about = LOGIN_ABOUT)]
     Login(LoginArgs),
     /// Revoke the stored token on the server and forget it
     Logout,
@@ -108,6 +109,13 @@ const DEMO_ABOUT: &str = "Run a local Lapdev with embedded defaults: SQLite, no 
     between runs. Because it is a demo, the generated admin password is kept in \
     a file readable only by you (mode 0600) in that directory, so it can be \
     printed on every start. Do not use the demo for real work: run `lapdev server`.";
+
+const LOGIN_ABOUT: &str = "Sign in to a Lapdev server and store the token.\n\n\
+    Asks for the username and the password (without echo), or takes --username \
+    with --password-stdin, and stores a new personal API token, the server URL \
+    and your default organization (--org, else your first) in \
+    <config dir>/lapdev/config.json, readable only by you. With --token or \
+    LAPDEV_TOKEN and no --username, stores that existing token instead.";
 
 #[derive(Debug, Args)]
 pub(crate) struct ServerArgs {

@@ -94,7 +94,7 @@ fn prompt_line(prompt: &str, flag: &str) -> anyhow::Result<String> {
 /// Asks for a secret on the terminal without echo.
 fn prompt_secret(prompt: &str, flag: &str) -> anyhow::Result<String> {
     let secret = rpassword::prompt_password(prompt)
-        .with_context(|| format!("cannot ask for it on a terminal: use {flag}"))?;
+        .with_context(|| format!("cannot ask for the password on a terminal (use {flag})"))?;
     anyhow::ensure!(!secret.is_empty(), "an empty password was given");
     Ok(secret)
 }
