@@ -237,6 +237,7 @@ pub(crate) struct Client {
 
 impl Client {
     pub(crate) fn new(server: ServerUrl, token: Option<Token>) -> Result<Self, ClientError> {
+        install_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
@@ -551,6 +552,13 @@ impl Client {
             },
         }
     }
+}
+
+/// reqwest is built without a default TLS provider: this binary uses ring.
+/// Idempotent; `main` calls it first thing.
+pub(crate) fn install_crypto_provider() {
+    // Err means a provider is installed already, which is all we need.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Why a connection failed, in a few words: "connection refused", or the

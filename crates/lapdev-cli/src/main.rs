@@ -20,8 +20,7 @@ use crate::session::SessionError;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    // reqwest is built without a default TLS provider; this binary picks ring.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    client::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

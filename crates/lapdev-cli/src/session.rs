@@ -128,10 +128,71 @@ pub(crate) async fn collect_pages<T>(
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
     use expect_test::{Expect, expect};
     use lapdev_api::Page;
 
     use super::*;
+    use crate::cli::Cli;
+
+    /// Resolves a session from `args` with credentials stored for
+    /// http://stored.example (token "stored", org "acme").
+    #[track_caller]
+    fn check_session(args: &str, expect: Expect) {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = ConfigFile::locate(Some(tmp.path())).unwrap();
+        file.save(&Credentials {
+            server: "http://stored.example".parse().unwrap(),
+            token: "stored".parse().unwrap(),
+            token_id: None,
+            username: None,
+            organization: Some(OrganizationName::parse("acme").unwrap()),
+        })
+        .unwrap();
+        let argv = ["lapdev"].into_iter().chain(args.split_whitespace());
+        let cli = Cli::try_parse_from(argv).unwrap();
+        let got = match Session::open(&cli.global, &file) {
+            Ok(s) => format!(
+                "server={} token={} org={}",
+                s.client.server(),
+                s.client.token().map_or("-", |t| t.expose()),
+                s.org.as_ref().map_or("(first)", |o| o.as_str())
+            ),
+            Err(e) => format!("error: {e}"),
+        };
+        expect.assert_eq(&got);
+    }
+
+    #[test]
+    fn stored_credentials_and_flags() {
+        check_session(
+            "whoami",
+            expect!["server=http://stored.example token=stored org=acme"],
+        );
+        check_session(
+            "whoami --org beta",
+            expect!["server=http://stored.example token=stored org=beta"],
+        );
+        check_session(
+            "whoami --token flag",
+            expect!["server=http://stored.example token=flag org=(first)"],
+        );
+        check_session(
+            "whoami --server http://stored.example/",
+            expect!["server=http://stored.example token=stored org=acme"],
+        );
+        // The stored token never goes to another server.
+        check_session(
+            "whoami --server http://other.example",
+            expect![
+                "error: not logged in to http://other.example: run `lapdev login --server http://other.example`, or pass --token"
+            ],
+        );
+        check_session(
+            "whoami --server http://other.example --token flag",
+            expect!["server=http://other.example token=flag org=(first)"],
+        );
+    }
 
     /// A fake list of `total` numbers served in pages; records every query.
     #[track_caller]
