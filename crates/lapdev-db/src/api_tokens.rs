@@ -67,9 +67,9 @@ impl Db {
             user_id: token.user_id,
             name: token.name.clone(),
             prefix: token.prefix.clone(),
-            created_at: Timestamp::now(),
+            created_at: crate::row::now(),
             last_used_at: None,
-            expires_at: token.expires_at,
+            expires_at: token.expires_at.map(crate::row::truncate),
         };
         let mut tx = self.pool().begin().await?;
         sqlx::query(

@@ -84,7 +84,7 @@ pub(crate) async fn insert(
     )
     .bind(AuditEventId::new().to_string())
     .bind(org.to_string())
-    .bind(millis(Timestamp::now()))
+    .bind(millis(crate::row::now()))
     .bind(event.actor.as_ref().map(|a| a.id.to_string()))
     .bind(event.actor.as_ref().map(|a| a.username.to_string()))
     .bind(event.action)

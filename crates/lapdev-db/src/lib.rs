@@ -29,6 +29,8 @@ mod memberships;
 mod organizations;
 mod row;
 mod sessions;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod users;
 
 use std::borrow::Cow;

@@ -59,7 +59,7 @@ async fn insert_membership(
     user: &UserRecord,
     role: Role,
 ) -> DbResult<MemberRecord> {
-    let joined_at = Timestamp::now();
+    let joined_at = crate::row::now();
     sqlx::query(
         "INSERT INTO memberships (organization_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)",
     )

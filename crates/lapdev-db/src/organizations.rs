@@ -32,7 +32,7 @@ pub(crate) async fn insert_organization(
     let org = OrganizationRecord {
         id: OrganizationId::new(),
         name: name.clone(),
-        created_at: Timestamp::now(),
+        created_at: crate::row::now(),
     };
     sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
         .bind(org.id.to_string())

@@ -13,6 +13,17 @@ pub(crate) fn millis(ts: Timestamp) -> i64 {
     ts.as_millisecond()
 }
 
+/// Now, at the precision stored (milliseconds), so a record returned by a
+/// create equals the same record read back.
+pub(crate) fn now() -> Timestamp {
+    Timestamp::from_millisecond(Timestamp::now().as_millisecond()).expect("now is in range")
+}
+
+/// `ts` at the precision stored.
+pub(crate) fn truncate(ts: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(ts.as_millisecond()).unwrap_or(ts)
+}
+
 pub(crate) fn ts(ms: i64) -> DbResult<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|_| DbError::Corrupt {
         what: "timestamp",

@@ -71,7 +71,7 @@ impl Db {
         .bind(session.user_id.to_string())
         .bind(session.secret_hash.as_str())
         .bind(session.csrf_token.as_str())
-        .bind(millis(Timestamp::now()))
+        .bind(millis(crate::row::now()))
         .bind(millis(session.expires_at))
         .execute(self.pool())
         .await

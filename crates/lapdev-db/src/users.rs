@@ -48,7 +48,7 @@ pub(crate) async fn insert_user(
     let user = UserRecord {
         id: UserId::new(),
         username: username.clone(),
-        created_at: Timestamp::now(),
+        created_at: crate::row::now(),
     };
     sqlx::query(
         "INSERT INTO users (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)",

@@ -11,16 +11,17 @@ use crate::state::AppState;
 
 /// The organization's audit log, newest first (admins).
 #[utoipa::path(
+    operation_id = "list_audit_events",
     get,
     path = "/api/v1/orgs/{org}/audit",
     tag = "audit",
     security(("bearer" = [])),
     params(("org" = String, Path, description = "Organization name"), PageQuery),
     responses(
-        (status = 200, body = Page<AuditEvent>),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "OK", body = Page<AuditEvent>),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
+        (status = 403, description = "Not allowed (admins only)", body = ErrorBody),
+        (status = 404, description = "Not found, or not visible to the caller", body = ErrorBody),
     )
 )]
 pub(crate) async fn list(

@@ -11,6 +11,7 @@ use crate::state::AppState;
 
 /// Exchange a username and password for a new personal API token.
 #[utoipa::path(
+    operation_id = "login",
     post,
     path = "/api/v1/auth/login",
     tag = "auth",

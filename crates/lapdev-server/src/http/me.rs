@@ -12,13 +12,14 @@ use crate::state::AppState;
 
 /// Who the caller is and which organizations they belong to.
 #[utoipa::path(
+    operation_id = "get_me",
     get,
     path = "/api/v1/me",
     tag = "users",
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Me),
-        (status = 401, body = ErrorBody),
+        (status = 200, description = "OK", body = Me),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
     )
 )]
 pub(crate) async fn get_me(
@@ -30,6 +31,7 @@ pub(crate) async fn get_me(
 
 /// Change the caller's password. Ends their dashboard sessions; API tokens stay valid.
 #[utoipa::path(
+    operation_id = "change_password",
     put,
     path = "/api/v1/me/password",
     tag = "users",
@@ -37,7 +39,7 @@ pub(crate) async fn get_me(
     request_body = ChangePassword,
     responses(
         (status = 204, description = "Changed"),
-        (status = 401, body = ErrorBody),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
         (status = 422, description = "Wrong current password or too weak a new one", body = ErrorBody),
     )
 )]

@@ -12,15 +12,16 @@ use crate::state::AppState;
 
 /// The organization's members (members and admins).
 #[utoipa::path(
+    operation_id = "list_members",
     get,
     path = "/api/v1/orgs/{org}/members",
     tag = "members",
     security(("bearer" = [])),
     params(("org" = String, Path, description = "Organization name"), PageQuery),
     responses(
-        (status = 200, body = Page<Member>),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "OK", body = Page<Member>),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
+        (status = 404, description = "Not found, or not visible to the caller", body = ErrorBody),
     )
 )]
 pub(crate) async fn list(
@@ -35,6 +36,7 @@ pub(crate) async fn list(
 
 /// Add a member (admins). Creates the user when the username is new.
 #[utoipa::path(
+    operation_id = "add_member",
     post,
     path = "/api/v1/orgs/{org}/members",
     tag = "members",
@@ -42,12 +44,12 @@ pub(crate) async fn list(
     params(("org" = String, Path, description = "Organization name")),
     request_body = AddMember,
     responses(
-        (status = 201, body = AddedMember),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 201, description = "Created", body = AddedMember),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
+        (status = 403, description = "Not allowed (admins only)", body = ErrorBody),
+        (status = 404, description = "Not found, or not visible to the caller", body = ErrorBody),
         (status = 409, description = "Already a member", body = ErrorBody),
-        (status = 422, body = ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody),
     )
 )]
 pub(crate) async fn add(
@@ -62,6 +64,7 @@ pub(crate) async fn add(
 
 /// Change a member's role (admins). The last admin cannot be demoted (409).
 #[utoipa::path(
+    operation_id = "update_member",
     patch,
     path = "/api/v1/orgs/{org}/members/{user_id}",
     tag = "members",
@@ -72,10 +75,10 @@ pub(crate) async fn add(
     ),
     request_body = UpdateMember,
     responses(
-        (status = 200, body = Member),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "OK", body = Member),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
+        (status = 403, description = "Not allowed (admins only)", body = ErrorBody),
+        (status = 404, description = "Not found, or not visible to the caller", body = ErrorBody),
         (status = 409, description = "Last admin", body = ErrorBody),
     )
 )]
@@ -92,6 +95,7 @@ pub(crate) async fn update(
 
 /// Remove a member (admins). The last admin cannot be removed (409).
 #[utoipa::path(
+    operation_id = "remove_member",
     delete,
     path = "/api/v1/orgs/{org}/members/{user_id}",
     tag = "members",
@@ -102,9 +106,9 @@ pub(crate) async fn update(
     ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
+        (status = 403, description = "Not allowed (admins only)", body = ErrorBody),
+        (status = 404, description = "Not found, or not visible to the caller", body = ErrorBody),
         (status = 409, description = "Last admin", body = ErrorBody),
     )
 )]

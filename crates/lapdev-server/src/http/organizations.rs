@@ -14,14 +14,15 @@ use crate::state::AppState;
 
 /// The organizations the caller belongs to, with their role.
 #[utoipa::path(
+    operation_id = "list_organizations",
     get,
     path = "/api/v1/orgs",
     tag = "organizations",
     security(("bearer" = [])),
     params(PageQuery),
     responses(
-        (status = 200, body = Page<OrganizationMembership>),
-        (status = 401, body = ErrorBody),
+        (status = 200, description = "OK", body = Page<OrganizationMembership>),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
     )
 )]
 pub(crate) async fn list(
@@ -35,16 +36,17 @@ pub(crate) async fn list(
 
 /// Create an organization; the caller becomes its admin.
 #[utoipa::path(
+    operation_id = "create_organization",
     post,
     path = "/api/v1/orgs",
     tag = "organizations",
     security(("bearer" = [])),
     request_body = CreateOrganization,
     responses(
-        (status = 201, body = Organization),
-        (status = 401, body = ErrorBody),
+        (status = 201, description = "Created", body = Organization),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
-        (status = 422, body = ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody),
     )
 )]
 pub(crate) async fn create(
@@ -58,15 +60,16 @@ pub(crate) async fn create(
 
 /// One organization the caller belongs to, with their role.
 #[utoipa::path(
+    operation_id = "get_organization",
     get,
     path = "/api/v1/orgs/{org}",
     tag = "organizations",
     security(("bearer" = [])),
     params(("org" = String, Path, description = "Organization name")),
     responses(
-        (status = 200, body = OrganizationMembership),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "OK", body = OrganizationMembership),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
+        (status = 404, description = "Not found, or not visible to the caller", body = ErrorBody),
     )
 )]
 pub(crate) async fn get(

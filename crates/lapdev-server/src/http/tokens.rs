@@ -12,14 +12,15 @@ use crate::state::AppState;
 
 /// The caller's tokens (never their secrets).
 #[utoipa::path(
+    operation_id = "list_tokens",
     get,
     path = "/api/v1/tokens",
     tag = "tokens",
     security(("bearer" = [])),
     params(PageQuery),
     responses(
-        (status = 200, body = Page<ApiToken>),
-        (status = 401, body = ErrorBody),
+        (status = 200, description = "OK", body = Page<ApiToken>),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
     )
 )]
 pub(crate) async fn list(
@@ -33,15 +34,16 @@ pub(crate) async fn list(
 
 /// Create a token; its secret is in the response this once.
 #[utoipa::path(
+    operation_id = "create_token",
     post,
     path = "/api/v1/tokens",
     tag = "tokens",
     security(("bearer" = [])),
     request_body = CreateToken,
     responses(
-        (status = 201, body = CreatedToken),
-        (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody),
+        (status = 201, description = "Created", body = CreatedToken),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody),
     )
 )]
 pub(crate) async fn create(
@@ -55,6 +57,7 @@ pub(crate) async fn create(
 
 /// Revoke one of the caller's tokens.
 #[utoipa::path(
+    operation_id = "revoke_token",
     delete,
     path = "/api/v1/tokens/{id}",
     tag = "tokens",
@@ -62,8 +65,8 @@ pub(crate) async fn create(
     params(("id" = String, Path, description = "Token id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
+        (status = 404, description = "Not found, or not visible to the caller", body = ErrorBody),
     )
 )]
 pub(crate) async fn revoke(
