@@ -176,7 +176,7 @@ pub(crate) enum ClientError {
         field: Option<String>,
         message: String,
     },
-    #[error("too many attempts: {message}{}", retry_after.map_or(String::new(), |s| format!(" (retry in {s} s)")))]
+    #[error("rate limited: {message}{}", retry_after.map_or(String::new(), |s| format!(" (retry in {s} s)")))]
     RateLimited {
         message: String,
         retry_after: Option<u64>,
