@@ -6,6 +6,7 @@
 //! directory, so every start can print it again. Later it will also run a
 //! simulated cluster; that belongs here, not in `lapdev server`.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -64,7 +65,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(&admin_file);
     }
 
-    let url = server.url();
+    let url = browsable_url(server.local_addr());
     let mut banner = format!(
         "Lapdev demo is running (data in {}).\n\n  Dashboard: {url}\n",
         data_dir.display()
@@ -89,6 +90,17 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // Returns after SIGINT or SIGTERM, once the server has shut down gracefully.
     server.wait_for_shutdown_signal().await;
     Ok(())
+}
+
+/// The URL to open: a wildcard listen address (`0.0.0.0`, `::`) is not one
+/// a browser can go to, the loopback address is.
+fn browsable_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
 fn default_data_dir() -> anyhow::Result<PathBuf> {
@@ -122,4 +134,25 @@ fn save_admin(path: &Path, admin: &DemoAdmin) -> anyhow::Result<()> {
 fn load_admin(path: &Path) -> Option<DemoAdmin> {
     let text = std::fs::read(path).ok()?;
     serde_json::from_slice(&text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_addresses_become_loopback_urls() {
+        let url = |s: &str| browsable_url(s.parse().unwrap());
+        assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080");
+        assert_eq!(url("[::]:8080"), "http://[::1]:8080");
+        assert_eq!(url("192.168.1.5:80"), "http://192.168.1.5:80");
+    }
+
+    #[test]
+    fn generated_passwords_are_long_and_plain() {
+        let a = generate_password();
+        assert_eq!(a.len(), 24);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()), "{a}");
+        assert_ne!(a, generate_password());
+    }
 }
