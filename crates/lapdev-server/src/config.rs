@@ -4,8 +4,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Settings of `lapdev server`.
-#[derive(Debug, Clone, clap::Args)]
+/// Settings of `lapdev server`. `Debug` hides the admin password and the
+/// database URL's credentials.
+#[derive(Clone, clap::Args)]
 pub struct ServerConfig {
     /// Address to listen on.
     #[arg(long, env = "LAPDEV_LISTEN", default_value = "127.0.0.1:8080")]
@@ -28,6 +29,26 @@ pub struct ServerConfig {
     /// Log format.
     #[arg(long, env = "LAPDEV_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(lapdev_db::redact_url),
+            )
+            .field("external_url", &self.external_url)
+            .field("admin_username", &self.admin_username)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("log_format", &self.log_format)
+            .finish()
+    }
 }
 
 impl ServerConfig {
@@ -108,6 +129,19 @@ mod tests {
         assert_eq!(cli.server.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(cli.server.admin_username, "admin");
         assert_eq!(cli.server.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let mut config = ServerConfig::for_data_dir("/tmp/x");
+        config.admin_password = Some("hunter2-hunter2".into());
+        config.database_url = Some("postgres://lapdev:s3cret@db/lapdev".into());
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("s3cret"),
+            "{debug}"
+        );
+        assert!(debug.contains("postgres://db/lapdev"));
     }
 
     #[test]

@@ -80,3 +80,56 @@ async fn bad_configuration_is_refused() {
     let err = lapdev_server::start(cfg).await.unwrap_err();
     assert_eq!(err.to_string(), "cannot open the database");
 }
+
+#[tokio::test]
+async fn readiness_fails_without_the_database() {
+    let t = TestServer::start().await;
+    t.server.state().db().close().await;
+    let resp = t.client.get(t.url("/readyz")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "unavailable");
+    let healthz = t.client.get(t.url("/healthz")).send().await.unwrap();
+    assert_eq!(
+        healthz.status(),
+        StatusCode::OK,
+        "liveness does not depend on the database"
+    );
+}
+
+/// The whole server on PostgreSQL (`--database-url`), not just the datastore.
+#[tokio::test]
+async fn serves_on_postgres() {
+    let Some(pg) = lapdev_db::testing::TestDatabase::postgres().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&dir);
+    cfg.database_url = Some(pg.url.clone());
+    let server = lapdev_server::start(cfg).await.unwrap();
+    assert!(server.initial_admin().is_some());
+    let c = client();
+    let login: serde_json::Value = c
+        .post(format!("{}/api/v1/auth/login", server.url()))
+        .json(&serde_json::json!({"username": "admin", "password": crate::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let me = c
+        .get(format!("{}/api/v1/orgs/default/audit", server.url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    assert!(
+        !dir.path().join(lapdev_db::SQLITE_FILE_NAME).exists(),
+        "no SQLite file when PostgreSQL is configured"
+    );
+    server.shutdown().await;
+    pg.cleanup().await;
+}
