@@ -216,9 +216,13 @@ impl Db {
             .bind(user.to_string())
             .execute(&mut *tx)
             .await?;
-        let event = event.clone().with_object_id(user).with_details(
-            serde_json::json!({ "from": current.role.as_str(), "to": role.as_str() }),
-        );
+        let event = event
+            .clone()
+            .with_object_id(user)
+            .with_object_name(current.user.username.as_str())
+            .with_details(
+                serde_json::json!({ "from": current.role.as_str(), "to": role.as_str() }),
+            );
         audit::insert(&mut tx, org, &event).await?;
         tx.commit().await?;
         Ok(MemberRecord { role, ..current })

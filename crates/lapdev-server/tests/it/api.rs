@@ -159,8 +159,8 @@ async fn members_roles_and_the_last_admin() {
         actions,
         [
             "member.remove admin by bob",
-            "member.set_role - by admin",
-            "member.set_role - by admin",
+            "member.set_role admin by admin",
+            "member.set_role bob by admin",
             "token.create cli by bob",
             "member.add bob by admin",
             "token.create cli by admin",
