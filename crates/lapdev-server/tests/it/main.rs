@@ -5,6 +5,7 @@ mod api;
 mod authz;
 mod bad_input;
 mod lifecycle;
+mod logs;
 mod openapi;
 mod sessions;
 
