@@ -171,7 +171,14 @@ impl Db {
                 source,
             }
         })?;
-        Self::connect(&format!("sqlite://{}?mode=rwc", file.display())).await
+        // The driver percent-decodes the path: escape what would be misread.
+        let path = file
+            .display()
+            .to_string()
+            .replace('%', "%25")
+            .replace('?', "%3F")
+            .replace('#', "%23");
+        Self::connect(&format!("sqlite://{path}?mode=rwc")).await
     }
 
     /// Connects to `url` (`postgres://...` or `sqlite:...`) and runs the migrations.

@@ -6,6 +6,16 @@ use lapdev_domain::{ApiTokenId, SessionId, TokenName};
 
 use crate::{admin_of, event, user};
 
+#[tokio::test]
+async fn data_dirs_with_odd_characters_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("a dir?with#odd%25chars");
+    let db = Db::open_sqlite_in(&data).await.unwrap();
+    db.ping().await.unwrap();
+    db.close().await;
+    assert!(data.join(lapdev_db::SQLITE_FILE_NAME).exists());
+}
+
 crate::backend_tests!(
     tokens_are_found_by_hash_and_revoked_by_owner,
     token_events_are_audited_in_every_organization,

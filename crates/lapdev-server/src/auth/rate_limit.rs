@@ -21,6 +21,14 @@ enum Key {
     Ip(IpAddr),
 }
 
+impl Key {
+    /// Usernames are at most 64 characters; longer input is cut so a key's
+    /// size stays bounded whatever the client sends.
+    fn username(username: &str) -> Key {
+        Key::Username(username.chars().take(64).collect())
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Window {
     started: Instant,
@@ -56,7 +64,7 @@ impl LoginLimiter {
     pub(crate) fn allowed(&self, username: &str, ip: Option<IpAddr>) -> bool {
         let now = Instant::now();
         let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if self.count(&map, &Key::Username(username.to_string()), now) >= self.max_per_username {
+        if self.count(&map, &Key::username(username), now) >= self.max_per_username {
             return false;
         }
         match ip {
@@ -71,7 +79,7 @@ impl LoginLimiter {
         if map.len() > PRUNE_AT {
             map.retain(|_, w| now.duration_since(w.started) < self.window);
         }
-        let keys = std::iter::once(Key::Username(username.to_string())).chain(ip.map(Key::Ip));
+        let keys = std::iter::once(Key::username(username)).chain(ip.map(Key::Ip));
         for key in keys {
             let w = map.entry(key).or_insert(Window {
                 started: now,
@@ -90,7 +98,7 @@ impl LoginLimiter {
     /// A successful sign-in clears the username's failures (not the IP's).
     pub(crate) fn record_success(&self, username: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&Key::Username(username.to_string()));
+        map.remove(&Key::username(username));
     }
 }
 
