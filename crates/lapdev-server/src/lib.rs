@@ -30,6 +30,7 @@ pub use error::ApiError;
 pub use http::extract::ClientIp;
 pub use http::openapi;
 pub use state::AppState;
+pub use web::{WEB_ROUTES, WebRoute};
 
 /// The organization the first start creates.
 pub const FIRST_ORGANIZATION: &str = "default";

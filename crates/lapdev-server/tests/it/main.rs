@@ -8,6 +8,7 @@ mod lifecycle;
 mod logs;
 mod openapi;
 mod sessions;
+mod web;
 
 use lapdev_server::{RunningServer, ServerConfig};
 use reqwest::{Method, StatusCode};

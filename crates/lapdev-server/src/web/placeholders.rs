@@ -1,0 +1,147 @@
+//! `/` and the organization pages whose resources do not exist yet:
+//! Clusters, App Catalogs and Environments show an honest empty state that
+//! says what will come, never sample data.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+
+use super::layout::{Rendered, Shell, WebError, default_org, redirect, remember_org, take_flash};
+use crate::auth::SessionUser;
+use crate::state::AppState;
+
+/// `GET /`: the remembered (or first) organization's clusters.
+pub(crate) async fn home(
+    State(state): State<AppState>,
+    user: SessionUser,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    Ok(match default_org(&state, &user, &headers).await? {
+        Some(org) => redirect(&format!("/orgs/{org}/clusters"), []),
+        None => redirect("/settings", []),
+    })
+}
+
+/// `GET /orgs/{org}`.
+pub(crate) async fn organization(
+    State(state): State<AppState>,
+    user: SessionUser,
+    Path(org): Path<String>,
+) -> Result<Response, WebError> {
+    let m = crate::app::organizations::get(&state, &user.auth_user(), &org).await?;
+    Ok(redirect(
+        &format!("/orgs/{}/clusters", m.organization.name),
+        [],
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "empty.html")]
+struct EmptyPage {
+    shell: Shell,
+    title: &'static str,
+    lead: &'static str,
+    heading: &'static str,
+    body: &'static str,
+    next: &'static str,
+}
+
+struct Section {
+    nav: &'static str,
+    title: &'static str,
+    lead: &'static str,
+    heading: &'static str,
+    body: &'static str,
+    next: &'static str,
+}
+
+const CLUSTERS: Section = Section {
+    nav: "clusters",
+    title: "Clusters",
+    lead: "The Kubernetes clusters this organization has connected to Lapdev.",
+    heading: "No clusters connected yet",
+    body: "Connecting a cluster installs lapdev-kube-manager in it. It opens an outbound \
+           connection to this server, so the cluster needs no inbound firewall rule, and it \
+           only reads production namespaces.",
+    next: "Admins will connect clusters here, choose each one's roles (source of App \
+           Catalogs, target for environments) and whether it allows personal and shared \
+           environments.",
+};
+
+const CATALOGS: Section = Section {
+    nav: "catalogs",
+    title: "App Catalogs",
+    lead: "Blueprints of your applications, read from production.",
+    heading: "No app catalogs yet",
+    body: "An App Catalog is a named set of workloads (Deployments, StatefulSets, \
+           DaemonSets) read from a source cluster, together with the ConfigMaps, Secrets and \
+           Services they use.",
+    next: "Once a source cluster is connected, admins will create catalogs here by picking \
+           workloads; Lapdev will keep them in sync with production.",
+};
+
+const ENVIRONMENTS: Section = Section {
+    nav: "environments",
+    title: "Environments",
+    lead: "Running copies of your applications on target clusters.",
+    heading: "No environments yet",
+    body: "An environment runs an App Catalog on a target cluster: a Personal copy of your \
+           own, a Shared one for the whole team, or a lightweight Branch on top of a shared \
+           one with only the services you change.",
+    next: "When a catalog and a target cluster exist, you will create, pause, resume and \
+           delete environments here, and open their preview URLs.",
+};
+
+async fn section(
+    state: AppState,
+    user: SessionUser,
+    headers: HeaderMap,
+    org: String,
+    s: &Section,
+) -> Result<Response, WebError> {
+    let m = crate::app::organizations::get(&state, &user.auth_user(), &org).await?;
+    let (flash, clear) = take_flash(&state, &headers);
+    let shell = Shell::load(&state, &user, &headers, Some(&m), s.nav)
+        .await?
+        .with_flash(flash);
+    let page = EmptyPage {
+        shell,
+        title: s.title,
+        lead: s.lead,
+        heading: s.heading,
+        body: s.body,
+        next: s.next,
+    };
+    Ok(Rendered::new(&page)?
+        .cookies(clear)
+        .cookie(remember_org(&state, m.organization.name.as_str()))
+        .into_response())
+}
+
+pub(crate) async fn clusters(
+    State(state): State<AppState>,
+    user: SessionUser,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> Result<Response, WebError> {
+    section(state, user, headers, org, &CLUSTERS).await
+}
+
+pub(crate) async fn catalogs(
+    State(state): State<AppState>,
+    user: SessionUser,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> Result<Response, WebError> {
+    section(state, user, headers, org, &CATALOGS).await
+}
+
+pub(crate) async fn environments(
+    State(state): State<AppState>,
+    user: SessionUser,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> Result<Response, WebError> {
+    section(state, user, headers, org, &ENVIRONMENTS).await
+}
