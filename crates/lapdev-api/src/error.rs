@@ -55,7 +55,8 @@ pub struct ErrorBody {
     pub code: ErrorCode,
     /// A sentence for humans: what was wrong and, where possible, what to do.
     pub message: String,
-    /// The request field at fault, for `invalid` errors.
+    /// The request field at fault, for `invalid` errors; `org` on a 404 for
+    /// an organization that does not exist or that the caller is not in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }

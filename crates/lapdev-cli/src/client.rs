@@ -397,6 +397,12 @@ impl Client {
         self.send(req, Scope::Global).await.map(drop)
     }
 
+    /// `DELETE /tokens/current`: revoke the token this client sends.
+    pub(crate) async fn revoke_current_token(&self) -> Result<(), ClientError> {
+        let req = self.request(Method::DELETE, "/tokens/current", None);
+        self.send(req, Scope::Global).await.map(drop)
+    }
+
     // --- plumbing
 
     fn request(&self, method: Method, path: &str, page: Option<&PageQuery>) -> RequestBuilder {
@@ -521,8 +527,9 @@ impl Client {
                 Scope::Global => ClientError::Forbidden { message },
             },
             ErrorCode::NotFound => match scope {
-                // The server hides organizations the caller is not in behind a 404.
-                Scope::Org(org) if message.starts_with("organization") => {
+                // The server hides organizations the caller is not in behind a
+                // 404, and marks it with `field: "org"`.
+                Scope::Org(org) if error.field.as_deref() == Some("org") => {
                     ClientError::NoSuchOrg { org: org.clone() }
                 }
                 Scope::Org(org) => ClientError::NotFound {

@@ -77,6 +77,12 @@ impl IntoResponse for ApiError {
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         match e {
+            // `field: "org"` lets clients tell an unknown (or invisible)
+            // organization from an unknown object inside one.
+            AppError::NotFound("organization") => ApiError {
+                field: Some("org".into()),
+                ..ApiError::not_found("organization")
+            },
             AppError::NotFound(what) => ApiError::not_found(what),
             AppError::Forbidden(why) => ApiError::new(ErrorCode::Forbidden, why),
             AppError::Unauthenticated => ApiError::unauthenticated(),

@@ -164,10 +164,11 @@ impl std::fmt::Debug for RunningServer {
 /// How often expired dashboard sessions are deleted.
 const SESSION_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Opens the database (migrating it), creates the first admin on an empty
-/// database, binds `config.listen` and serves in the background.
+/// Binds `config.listen`, opens the database (migrating it), creates the
+/// first admin on an empty database and serves in the background.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
-    let (state, initial_admin) = AppState::open(&config).await?;
+    // Bind first: a first start that cannot listen must not create (and so
+    // lose) the generated admin password.
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -178,6 +179,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         addr: config.listen,
         source,
     })?;
+    let (state, initial_admin) = AppState::open(&config).await?;
     let tasks = TaskTracker::new();
     let cancel = CancellationToken::new();
 
@@ -288,8 +290,11 @@ pub fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    // Colours only on a terminal: a log file or journal gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _already_installed = match format {
         LogFormat::Text => builder.try_init(),

@@ -1,13 +1,13 @@
 //! `lapdev login`, `logout`, `whoami` and `change-password`: the caller's
 //! own account, and the credentials the other commands use.
 
-use lapdev_api::{ApiTokenId, ChangePassword, LoginRequest, PageQuery};
+use lapdev_api::{ChangePassword, LoginRequest};
 
 use super::{config_file, open_session, print_one, prompt_line, prompt_secret, read_stdin_line};
 use crate::cli::{ChangePasswordArgs, GlobalArgs, LoginArgs};
 use crate::client::{Client, ClientError, Token};
 use crate::config_file::Credentials;
-use crate::session::{self, collect_pages};
+use crate::session;
 
 pub(super) async fn login(global: &GlobalArgs, args: LoginArgs) -> anyhow::Result<()> {
     let file = config_file(global)?;
@@ -79,7 +79,7 @@ pub(super) async fn login(global: &GlobalArgs, args: LoginArgs) -> anyhow::Resul
     });
     if let Some(old) = replaced {
         let old_client = Client::new(server.clone(), Some(old.token.clone()))?;
-        let _ = revoke_own_token(&old_client, &old.token, old.token_id).await;
+        let _ = old_client.revoke_current_token().await;
     }
 
     let org_note = organization.map_or_else(
@@ -108,7 +108,7 @@ pub(super) async fn logout(global: &GlobalArgs) -> anyhow::Result<()> {
         );
     }
     let client = Client::new(creds.server.clone(), Some(creds.token.clone()))?;
-    let revoked = revoke_own_token(&client, &creds.token, creds.token_id).await;
+    let revoked = client.revoke_current_token().await;
     file.remove()?;
     match revoked {
         Ok(()) | Err(ClientError::TokenRejected) => {
@@ -123,40 +123,6 @@ pub(super) async fn logout(global: &GlobalArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Revokes `token` by id; a token stored with `--token` has no known id and
-/// is found by its prefix among the caller's tokens.
-async fn revoke_own_token(
-    client: &Client,
-    token: &Token,
-    id: Option<ApiTokenId>,
-) -> Result<(), ClientError> {
-    let id = match id {
-        Some(id) => id,
-        None => {
-            let all = crate::cli::ListArgs {
-                all: true,
-                ..Default::default()
-            };
-            let tokens =
-                collect_pages(&all, async |q: PageQuery| client.list_tokens(&q).await).await?;
-            let mut matching = tokens
-                .items
-                .iter()
-                .filter(|t| !t.prefix.is_empty() && token.expose().starts_with(&t.prefix));
-            match (matching.next(), matching.next()) {
-                (Some(t), None) => t.id,
-                _ => {
-                    return Err(ClientError::NotFound {
-                        message: "cannot tell which of your tokens is the stored one".into(),
-                        org: None,
-                    });
-                }
-            }
-        }
-    };
-    client.revoke_token(id).await
 }
 
 pub(super) async fn whoami(global: &GlobalArgs) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 //! and timing reveals nothing about stored tokens.
 
 use jiff::Timestamp;
+use lapdev_domain::ApiTokenId;
 
 use super::AuthUser;
 use crate::app::{AppError, AppResult};
@@ -30,9 +31,12 @@ pub(crate) fn generate() -> NewSecret {
     }
 }
 
-/// The user a bearer token belongs to. Unknown, malformed and expired tokens
-/// are all `Unauthenticated`.
-pub(crate) async fn authenticate(state: &AppState, secret: &str) -> AppResult<AuthUser> {
+/// The user a bearer token belongs to, and the token's id. Unknown,
+/// malformed and expired tokens are all `Unauthenticated`.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    secret: &str,
+) -> AppResult<(AuthUser, ApiTokenId)> {
     if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 200 {
         return Err(AppError::Unauthenticated);
     }
@@ -48,7 +52,7 @@ pub(crate) async fn authenticate(state: &AppState, secret: &str) -> AppResult<Au
         .db()
         .token_touch(token.id, now, TOUCH_GRANULARITY_MS)
         .await?;
-    Ok(user.into())
+    Ok((user.into(), token.id))
 }
 
 #[cfg(test)]

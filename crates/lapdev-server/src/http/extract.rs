@@ -9,7 +9,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
-use lapdev_api::ErrorCode;
+use lapdev_api::{ApiTokenId, ErrorCode};
 use serde::de::DeserializeOwned;
 
 use crate::auth::{AuthUser, tokens};
@@ -22,32 +22,53 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub(crate) struct Caller(pub(crate) AuthUser);
 
-impl FromRequestParts<AppState> for Caller {
+/// The caller and the id of the token the request carries (for
+/// `DELETE /tokens/current`).
+#[derive(Debug, Clone)]
+pub(crate) struct CallerToken(pub(crate) AuthUser, pub(crate) ApiTokenId);
+
+/// The secret of `Authorization: Bearer <secret>`; a missing or malformed
+/// header is a 401 with a message saying so.
+pub(crate) fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Err(ApiError::unauthenticated());
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the Authorization header must be `Bearer <token>`",
+            )
+        })
+}
+
+impl FromRequestParts<AppState> for CallerToken {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(AUTHORIZATION) else {
-            return Err(ApiError::unauthenticated());
-        };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Unauthenticated,
-                    "the Authorization header must be `Bearer <token>`",
-                )
-            })?;
+        let token = bearer(parts)?;
         match tokens::authenticate(state, token).await {
-            Ok(user) => Ok(Caller(user)),
+            Ok((user, id)) => Ok(CallerToken(user, id)),
             Err(crate::app::AppError::Unauthenticated) => Err(ApiError::new(
                 ErrorCode::Unauthenticated,
                 "the token is unknown, expired or revoked; sign in again (`lapdev login`)",
             )),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        CallerToken::from_request_parts(parts, state)
+            .await
+            .map(|CallerToken(user, _)| Caller(user))
     }
 }
 

@@ -93,6 +93,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
+        .routes(routes!(tokens::revoke_current))
 }
 
 /// The OpenAPI document of the REST API (served at `/api/v1/openapi.json`).

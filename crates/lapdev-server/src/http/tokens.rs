@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use lapdev_api::{ApiToken, CreateToken, CreatedToken, ErrorBody, Page, PageQuery};
 
-use super::extract::{ApiJson, ApiQuery, Caller};
+use super::extract::{ApiJson, ApiQuery, Caller, CallerToken};
 use crate::app::{self, PageRequest};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -75,5 +75,26 @@ pub(crate) async fn revoke(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     app::tokens::revoke(&state, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revoke the token this request is authenticated with (what `lapdev logout`
+/// does).
+#[utoipa::path(
+    operation_id = "revoke_current_token",
+    delete,
+    path = "/api/v1/tokens/current",
+    tag = "tokens",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Not signed in, or a bad token", body = ErrorBody),
+    )
+)]
+pub(crate) async fn revoke_current(
+    State(state): State<AppState>,
+    CallerToken(caller, id): CallerToken,
+) -> Result<StatusCode, ApiError> {
+    app::tokens::revoke(&state, &caller, &id.to_string()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -223,6 +223,20 @@ async fn tokens_create_list_use_revoke() {
 }
 
 #[tokio::test]
+async fn the_current_token_revokes_itself() {
+    let t = TestServer::start().await;
+    let other = t.login("admin", crate::ADMIN_PASSWORD).await;
+    let (s, _) = t
+        .call(Method::DELETE, "/api/v1/tokens/current", Some(&other), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, b) = t.get("/api/v1/me", &other).await;
+    assert_eq!(summary(s, &b), "401 unauthenticated", "revoked at once");
+    let (s, _) = t.get("/api/v1/me", &t.admin_token).await;
+    assert_eq!(s, StatusCode::OK, "only the token of the request");
+}
+
+#[tokio::test]
 async fn expired_tokens_are_refused() {
     let t = TestServer::start().await;
     let db = t.server.state().db();

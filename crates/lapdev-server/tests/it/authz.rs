@@ -43,6 +43,8 @@ const TABLE: &[(&str, &str, [u16; 4])] = &[
     ("GET", "/api/v1/tokens", [401, 200, 200, 200]),
     ("POST", "/api/v1/tokens", [401, 201, 201, 201]),
     ("DELETE", "/api/v1/tokens/{id}", [401, 404, 404, 204]),
+    // Revokes the caller's own token: keep this row LAST.
+    ("DELETE", "/api/v1/tokens/current", [401, 204, 204, 204]),
 ];
 
 struct Fixture {
@@ -213,6 +215,10 @@ async fn a_missing_organization_looks_like_a_foreign_one() {
     assert_eq!(missing, StatusCode::NOT_FOUND);
     assert_eq!(foreign, StatusCode::NOT_FOUND);
     assert_eq!(b1, b2, "same body: existence is not revealed");
+    assert_eq!(
+        b1["field"], "org",
+        "machine-readable: the organization is unknown"
+    );
     let (status, _) = t.get("/api/v1/orgs/evil", &f.other_token).await;
     assert_eq!(status, StatusCode::OK);
 }
