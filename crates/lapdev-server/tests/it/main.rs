@@ -4,6 +4,7 @@
 mod api;
 mod authz;
 mod bad_input;
+mod browser;
 mod lifecycle;
 mod logs;
 mod openapi;

@@ -1,0 +1,276 @@
+//! The dashboard in a real headless Chromium, driven over WebDriver
+//! (chromedriver + fantoccini): sign in, add a member, change its role,
+//! save a screenshot as a test artifact, sign out.
+//!
+//! Needs Chromium and ChromeDriver (`.ci/test-env` installs both):
+//! `LAPDEV_TEST_CHROMEDRIVER` (default `chromedriver`) and
+//! `LAPDEV_TEST_CHROMIUM` (default `/usr/bin/chromium`). Screenshots go to
+//! `$LAPDEV_TEST_ARTIFACTS` or `target/test-artifacts/`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::{ADMIN_PASSWORD, TestServer};
+
+/// How long chromedriver may take to say it is listening.
+const DRIVER_START: Duration = Duration::from_secs(30);
+/// How long any one element may take to appear.
+const ELEMENT_WAIT: Duration = Duration::from_secs(20);
+
+/// A chromedriver process, killed on drop.
+struct ChromeDriver {
+    child: Child,
+    port: u16,
+}
+
+impl ChromeDriver {
+    fn start() -> ChromeDriver {
+        let program =
+            std::env::var("LAPDEV_TEST_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        // A free port: bound, read and released; chromedriver binds it next.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let mut child = Command::new(&program)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run chromedriver ({program}): {e}. Run `.ci/test-env` (it installs \
+                     Chromium and ChromeDriver) or set LAPDEV_TEST_CHROMEDRIVER"
+                )
+            });
+        // Wait for its "started successfully" line; then keep draining its
+        // output so it never blocks on a full pipe.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (ready_tx, ready_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut ready = Some(ready_tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.contains("started successfully")
+                    && let Some(tx) = ready.take()
+                {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let mut driver = ChromeDriver { child, port };
+        if ready_rx.recv_timeout(DRIVER_START).is_err() {
+            let status = driver.child.try_wait().ok().flatten();
+            panic!("chromedriver did not start within {DRIVER_START:?} (exit status: {status:?})");
+        }
+        driver
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromium() -> String {
+    let path = std::env::var("LAPDEV_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&path).exists(),
+        "Chromium not found at {path}. Run `.ci/test-env` (it installs Chromium and \
+         ChromeDriver) or set LAPDEV_TEST_CHROMIUM"
+    );
+    path
+}
+
+async fn browser(driver: &ChromeDriver, profile: &tempfile::TempDir) -> Client {
+    let args = [
+        "--headless=new".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--window-size=1360,900".into(),
+        format!("--user-data-dir={}", profile.path().display()),
+    ];
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({ "binary": chromium(), "args": args }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url())
+        .await
+        .expect("a WebDriver session with Chromium")
+}
+
+fn artifacts_dir() -> PathBuf {
+    let dir = std::env::var_os("LAPDEV_TEST_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts")
+        });
+    std::fs::create_dir_all(&dir).expect("the artifacts directory");
+    dir
+}
+
+async fn screenshot(c: &Client, name: &str) -> PathBuf {
+    let png = c.screenshot().await.expect("a screenshot");
+    let path = artifacts_dir().join(name);
+    std::fs::write(&path, png).expect("the screenshot saved");
+    path
+}
+
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(ELEMENT_WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    wait_for(c, css).await.text().await.expect("element text")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_add_a_member_change_its_role_sign_out() {
+    let t = TestServer::start().await;
+    let driver = ChromeDriver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, &profile).await;
+    let base = t.server.url();
+
+    // Sign in.
+    c.goto(&format!("{base}/login")).await.unwrap();
+    wait_for(&c, "#login-form").await;
+    screenshot(&c, "dashboard-login.png").await;
+    wait_for(&c, "#username")
+        .await
+        .send_keys("admin")
+        .await
+        .unwrap();
+    wait_for(&c, "#password")
+        .await
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    wait_for(&c, "#login-form button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, ".topbar .user-name").await, "admin");
+    assert_eq!(
+        text_of(&c, ".empty-state h2").await,
+        "No clusters connected yet"
+    );
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        "/orgs/default/clusters"
+    );
+
+    // To the members page through the navigation.
+    wait_for(&c, "nav a[href='/orgs/default/members']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#add-member").await;
+    assert!(
+        text_of(&c, "tr[data-username='admin'] .role")
+            .await
+            .eq_ignore_ascii_case("admin")
+    );
+
+    // Add a member; the generated password is shown once.
+    wait_for(&c, "#new-username")
+        .await
+        .send_keys("grace")
+        .await
+        .unwrap();
+    wait_for(&c, "#new-role")
+        .await
+        .select_by_value("member")
+        .await
+        .unwrap();
+    wait_for(&c, "#add-member button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let password = text_of(&c, "#initial-password").await;
+    assert_eq!(password.len(), 24, "a generated password is shown");
+    assert!(
+        text_of(&c, "tr[data-username='grace'] .role")
+            .await
+            .eq_ignore_ascii_case("member")
+    );
+
+    // Make grace an admin.
+    wait_for(&c, "tr[data-username='grace'] select[name=role]")
+        .await
+        .select_by_value("admin")
+        .await
+        .unwrap();
+    wait_for(
+        &c,
+        "tr[data-username='grace'] .role-form button[type=submit]",
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    wait_for(&c, "tr[data-username='grace'] .badge-admin").await;
+    assert_eq!(text_of(&c, ".alert-success").await, "grace is now admin.");
+    let shot = screenshot(&c, "dashboard-members.png").await;
+    assert!(std::fs::metadata(&shot).unwrap().len() > 1000, "{shot:?}");
+
+    // The other pages render in the browser too.
+    for (href, css) in [
+        ("/settings/tokens", "#create-token"),
+        ("/settings", "#change-password"),
+    ] {
+        wait_for(&c, &format!("nav a[href='{href}']"))
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_for(&c, css).await;
+    }
+
+    // Sign out: back on the sign-in page, and the pages are closed.
+    wait_for(&c, ".topbar form[action='/logout'] button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#login-form").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/login");
+    assert_eq!(text_of(&c, ".alert-success").await, "You have signed out.");
+    c.goto(&format!("{base}/orgs/default/members"))
+        .await
+        .unwrap();
+    wait_for(&c, "#login-form").await;
+
+    c.close().await.unwrap();
+    drop(driver);
+    t.server.shutdown().await;
+}
