@@ -30,10 +30,13 @@ enum Layer {
 const LAYERS: &[(&str, Layer)] = &[
     ("lapdev-domain", Layer::Pure),
     ("lapdev-api", Layer::Pure),
+    ("lapdev-tunnel-proto", Layer::Pure),
+    ("lapdev-manifest", Layer::Pure),
     ("lapdev-db", Layer::Adapter),
     ("kube-sim", Layer::Adapter),
     ("lapdev-server", Layer::App),
     ("lapdev-cli", Layer::Bin),
+    ("lapdev-kube-manager", Layer::Bin),
     ("lapdev-tidy", Layer::Tooling),
 ];
 

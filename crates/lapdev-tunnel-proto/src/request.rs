@@ -1,0 +1,66 @@
+//! What the server asks kube-manager to do ([`Request`]) and the answers
+//! ([`Response`]), plus the [`ClusterStatus`] report.
+
+use serde::{Deserialize, Serialize};
+
+/// Work the server asks of kube-manager. Tagged by `"kind"` on the wire.
+///
+/// Adding a variant is backward compatible (see the crate docs): append it
+/// here, add its name to [`Request::KINDS`] and a golden test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Request {
+    /// Answered with [`Response::Pong`]; measures round trips.
+    Ping,
+    /// Answered with [`Response::ClusterStatus`], collected now.
+    GetClusterStatus,
+    /// Deletes a Lapdev-managed namespace and everything in it (environment
+    /// teardown). The name travels as a plain string because the server is
+    /// not trusted with kube-manager's rules: kube-manager answers
+    /// [`ErrorCode::Forbidden`](crate::ErrorCode::Forbidden) unless it parses
+    /// as a [`ManagedNamespace`](crate::ManagedNamespace) *and* the namespace
+    /// carries the [`MANAGED_BY_LABEL`](crate::MANAGED_BY_LABEL) label.
+    /// Answered with [`Response::Deleted`].
+    DeleteNamespace { namespace: String },
+}
+
+impl Request {
+    /// The wire name of every kind this build understands.
+    pub const KINDS: &'static [&'static str] = &["ping", "get_cluster_status", "delete_namespace"];
+
+    /// This request's wire name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Request::Ping => "ping",
+            Request::GetClusterStatus => "get_cluster_status",
+            Request::DeleteNamespace { .. } => "delete_namespace",
+        }
+    }
+}
+
+/// kube-manager's successful answer to a [`Request`]. Tagged by `"kind"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Response {
+    Pong,
+    ClusterStatus(ClusterStatus),
+    /// The deletion was accepted (Kubernetes finishes it asynchronously).
+    Deleted,
+}
+
+/// Facts about the cluster, as kube-manager sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterStatus {
+    /// kube-manager's own version.
+    pub kube_manager_version: String,
+    /// The API server's `gitVersion` from `/version`, e.g. `v1.33.2`.
+    pub kubernetes_version: String,
+    /// How many Nodes the cluster has.
+    pub node_count: u32,
+    /// How many of them report the `Ready` condition as `True`.
+    pub ready_node_count: u32,
+    /// Allocatable CPU summed over all nodes, in millicores.
+    pub allocatable_cpu_millis: u64,
+    /// Allocatable memory summed over all nodes, in bytes.
+    pub allocatable_memory_bytes: u64,
+}
