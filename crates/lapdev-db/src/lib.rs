@@ -25,6 +25,8 @@
 
 mod api_tokens;
 mod audit;
+mod cluster_tokens;
+mod clusters;
 mod memberships;
 mod organizations;
 mod row;
@@ -43,6 +45,8 @@ use sqlx::{AnyPool, Executor};
 
 pub use api_tokens::{NewApiToken, TokenRecord};
 pub use audit::{Actor, AuditRecord, NewAuditEvent};
+pub use cluster_tokens::{ClusterTokenRecord, NewClusterToken};
+pub use clusters::{ClusterChange, ClusterFacts, ClusterRecord, NewCluster};
 pub use memberships::MemberRecord;
 pub use organizations::OrganizationRecord;
 pub use row::Slice;
@@ -127,11 +131,18 @@ pub struct Db {
 }
 
 fn migrator() -> Migrator {
-    let migrations = [(
-        1,
-        "identity",
-        include_str!("../migrations/0001_identity.sql"),
-    )];
+    let migrations = [
+        (
+            1,
+            "identity",
+            include_str!("../migrations/0001_identity.sql"),
+        ),
+        (
+            2,
+            "clusters",
+            include_str!("../migrations/0002_clusters.sql"),
+        ),
+    ];
     Migrator::with_migrations(
         migrations
             .into_iter()

@@ -78,6 +78,14 @@ define_id!(
     /// One entry of the audit log.
     AuditEventId
 );
+define_id!(
+    /// A connected Kubernetes cluster.
+    ClusterId
+);
+define_id!(
+    /// A cluster token (its id, never its secret).
+    ClusterTokenId
+);
 
 #[cfg(test)]
 mod tests {

@@ -82,6 +82,13 @@ name_type!(
     check_dns_label
 );
 name_type!(
+    /// A cluster's name, unique in its organization and used in URLs and on
+    /// the command line: a DNS label like [`OrganizationName`].
+    ClusterName,
+    "cluster name",
+    check_dns_label
+);
+name_type!(
     /// A human label for an API token: 1–100 printable characters.
     TokenName,
     "token name",
