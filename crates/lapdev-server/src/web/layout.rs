@@ -247,9 +247,12 @@ pub(crate) async fn default_org(
 /// An error as the user should read it, with its HTTP status.
 pub(crate) fn describe(e: AppError) -> (StatusCode, String) {
     let api = ApiError::from(e);
-    let message = match &api.field {
-        Some(field) => format!("{}: {}", humanize(field), api.message),
-        None => sentence(&api.message),
+    // Only a validation error needs the field named; the others say it all.
+    let message = match (&api.field, api.code) {
+        (Some(field), lapdev_api::ErrorCode::Invalid) => {
+            format!("{}: {}", humanize(field), api.message)
+        }
+        _ => sentence(&api.message),
     };
     (api.status(), message)
 }

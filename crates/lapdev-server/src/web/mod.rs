@@ -127,11 +127,20 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img
      script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
      base-uri 'none'";
 
+async fn not_found() -> layout::WebError {
+    layout::WebError::App(
+        axum::http::StatusCode::NOT_FOUND,
+        "There is no page at this address.".into(),
+    )
+}
+
 pub(crate) fn router() -> Router<AppState> {
     let mut router = Router::new();
     for r in WEB_ROUTES {
         router = router.route(r.path, method_router(r));
     }
+    // Any other address outside the API: a readable page, not an empty 404.
+    router = router.fallback(not_found);
     let headers: [(HeaderName, &'static str); 5] = [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_FRAME_OPTIONS, "DENY"),

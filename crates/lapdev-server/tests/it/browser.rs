@@ -186,6 +186,7 @@ async fn sign_in_add_a_member_change_its_role_sign_out() {
         c.current_url().await.unwrap().path(),
         "/orgs/default/clusters"
     );
+    screenshot(&c, "dashboard-clusters.png").await;
 
     // To the members page through the navigation.
     wait_for(&c, "nav a[href='/orgs/default/members']")
@@ -243,18 +244,34 @@ async fn sign_in_add_a_member_change_its_role_sign_out() {
     let shot = screenshot(&c, "dashboard-members.png").await;
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000, "{shot:?}");
 
-    // The other pages render in the browser too.
-    for (href, css) in [
-        ("/settings/tokens", "#create-token"),
-        ("/settings", "#change-password"),
-    ] {
-        wait_for(&c, &format!("nav a[href='{href}']"))
-            .await
-            .click()
-            .await
-            .unwrap();
-        wait_for(&c, css).await;
-    }
+    // Create an API token: its secret is shown once.
+    wait_for(&c, "nav a[href='/settings/tokens']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#token-name")
+        .await
+        .send_keys("laptop CLI")
+        .await
+        .unwrap();
+    wait_for(&c, "#create-token button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let secret = text_of(&c, "#new-token").await;
+    assert!(!secret.is_empty());
+    let table = text_of(&c, "#tokens tbody").await;
+    assert!(table.contains("laptop CLI"), "{table}");
+    screenshot(&c, "dashboard-tokens.png").await;
+
+    wait_for(&c, "nav a[href='/settings']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#change-password").await;
 
     // Sign out: back on the sign-in page, and the pages are closed.
     wait_for(&c, ".topbar form[action='/logout'] button")

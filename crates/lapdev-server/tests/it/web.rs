@@ -656,3 +656,48 @@ async fn flash_messages_follow_a_change_once() {
     assert!(page.body.contains("Added erin as admin."), "{}", page.body);
     assert_eq!(page.cookie("lapdev_flash").as_deref(), Some(""), "cleared");
 }
+
+#[tokio::test]
+async fn the_organization_switcher_appears_with_a_second_organization() {
+    let w = Web::start().await;
+    let admin = w.session("admin", ADMIN_PASSWORD).await;
+    let page = w.get("/orgs/default/members", Some(&admin)).await;
+    assert!(
+        !page.body.contains("class=\"org-menu\""),
+        "one organization"
+    );
+
+    let (s, b) =
+        w.t.post("/api/v1/orgs", &w.t.admin_token, json!({"name": "acme"}))
+            .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let page = w.get("/orgs/default/members", Some(&admin)).await;
+    assert!(page.body.contains("class=\"org-menu\""));
+    // Switching keeps the section and marks the current organization.
+    assert!(page.body.contains("<a href=\"/orgs/acme/members\">"));
+    assert!(
+        page.body
+            .contains("<a href=\"/orgs/default/members\" aria-current=\"true\">")
+    );
+    // The last organization viewed is where `/` goes next.
+    let remembered = page.cookie("lapdev_org").expect("remembered");
+    assert_eq!(remembered, "default");
+    let cookies = [admin.cookie.as_str(), "lapdev_org=acme"];
+    let home = w.send("GET", "/", &cookies, None, None).await;
+    assert_eq!(home.summary(), "303 /orgs/acme/clusters");
+}
+
+#[tokio::test]
+async fn unknown_dashboard_pages_are_not_found() {
+    let w = Web::start().await;
+    let admin = w.session("admin", ADMIN_PASSWORD).await;
+    let r = w.get("/orgs/nope/members", Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("Organization not found"), "{}", r.body);
+    for path in ["/nope", "/orgs/default/nope"] {
+        let r = w.get(path, Some(&admin)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(r.body.contains("There is no page at this address."));
+        assert!(r.headers.contains_key("content-security-policy"));
+    }
+}
