@@ -441,6 +441,7 @@ pub(crate) fn create(
 }
 
 /// Replaces an existing object (PUT, or the result of a patch).
+#[allow(clippy::too_many_arguments)] // reason: mirrors the request's parts one to one.
 pub(crate) fn update(
     st: &mut State,
     res: ResourceId,

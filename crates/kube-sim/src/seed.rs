@@ -42,7 +42,7 @@ pub enum SeedError {
         file: String,
         kind: String,
         name: String,
-        source: ApiError,
+        source: Box<ApiError>,
     },
 }
 
@@ -161,7 +161,7 @@ pub(crate) fn load(core: &Core, files: &[(String, String)]) -> Result<usize, See
                     file,
                     kind,
                     name,
-                    source,
+                    source: Box::new(source),
                 });
             }
         }

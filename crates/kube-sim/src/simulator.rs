@@ -310,6 +310,7 @@ impl Sim {
         self.pods(&nodes)
     }
 
+    #[allow(clippy::too_many_arguments)] // reason: the Pod's identity, template, owner and placement.
     fn create_pod(
         &self,
         ns: &str,

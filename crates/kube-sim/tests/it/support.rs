@@ -9,7 +9,7 @@ use kube_sim::KubeSim;
 use serde_json::json;
 
 /// True when the suite runs against a real cluster.
-pub fn is_real() -> bool {
+pub(crate) fn is_real() -> bool {
     std::env::var("KUBE_TEST_REAL").is_ok_and(|v| v == "1")
 }
 
@@ -25,18 +25,18 @@ macro_rules! sim_only {
 }
 
 /// A client and a fresh namespace; `sim` is None against a real cluster.
-pub struct TestEnv {
-    pub client: kube::Client,
-    pub sim: Option<KubeSim>,
-    pub ns: String,
+pub(crate) struct TestEnv {
+    pub(crate) client: kube::Client,
+    pub(crate) sim: Option<KubeSim>,
+    pub(crate) ns: String,
 }
 
 impl TestEnv {
-    pub fn sim(&self) -> &KubeSim {
+    pub(crate) fn sim(&self) -> &KubeSim {
         self.sim.as_ref().expect("sim_only! guards this test")
     }
 
-    pub fn api<K>(&self) -> Api<K>
+    pub(crate) fn api<K>(&self) -> Api<K>
     where
         K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
             + Clone
@@ -67,12 +67,12 @@ fn uuid_like() -> String {
 }
 
 /// The one way tests get a client: an in-process sim, or the real cluster.
-pub async fn env() -> TestEnv {
+pub(crate) async fn env() -> TestEnv {
     env_with(KubeSim::builder()).await
 }
 
 /// Like [`env`], with a configured sim builder (ignored against a real cluster).
-pub async fn env_with(builder: kube_sim::KubeSimBuilder) -> TestEnv {
+pub(crate) async fn env_with(builder: kube_sim::KubeSimBuilder) -> TestEnv {
     let (client, sim) = if is_real() {
         (
             kube::Client::try_default()
@@ -120,12 +120,12 @@ impl Drop for TestEnv {
 }
 
 /// A minimal ConfigMap.
-pub fn cm(name: &str, data: serde_json::Value) -> k8s_openapi::api::core::v1::ConfigMap {
+pub(crate) fn cm(name: &str, data: serde_json::Value) -> k8s_openapi::api::core::v1::ConfigMap {
     serde_json::from_value(json!({"metadata": {"name": name}, "data": data})).unwrap()
 }
 
 /// A minimal Deployment.
-pub fn deployment(name: &str, replicas: i32) -> k8s_openapi::api::apps::v1::Deployment {
+pub(crate) fn deployment(name: &str, replicas: i32) -> k8s_openapi::api::apps::v1::Deployment {
     serde_json::from_value(json!({
         "metadata": {"name": name, "labels": {"app": name}},
         "spec": {
@@ -139,7 +139,7 @@ pub fn deployment(name: &str, replicas: i32) -> k8s_openapi::api::apps::v1::Depl
 }
 
 /// The Status of a kube API error, or a panic.
-pub fn status(e: kube::Error) -> (u16, String, String) {
+pub(crate) fn status(e: kube::Error) -> (u16, String, String) {
     match e {
         kube::Error::Api(s) => (s.code, s.reason.clone(), s.message.clone()),
         other => panic!("expected an API error, got {other:?}"),
