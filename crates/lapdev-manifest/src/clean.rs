@@ -1,0 +1,122 @@
+//! The clean transform: removes what the source cluster wrote into an object
+//! (identity, bookkeeping, status, allocated addresses) and keeps everything
+//! the owner wrote, so the object can be applied to another namespace or
+//! cluster and so diffs show only real changes.
+//!
+//! Removed everywhere: `metadata.{uid, resourceVersion, generation,
+//! managedFields, ownerReferences, creationTimestamp, selfLink,
+//! deletionTimestamp, deletionGracePeriodSeconds}`, the annotations in
+//! [`DROPPED_ANNOTATIONS`], and `status`. In pod templates and
+//! StatefulSet `volumeClaimTemplates`: `creationTimestamp` and `status`.
+//!
+//! Services: `clusterIP`/`clusterIPs` (allocated by the cluster) unless the
+//! Service is headless (`clusterIP: None` is the owner's choice and changes
+//! DNS semantics, so it is kept), `nodePort`s and `healthCheckNodePort`
+//! (allocated; a copy that kept them would collide with production on the
+//! same cluster), `ipFamilies` (allocated from the cluster's configuration; an
+//! IPv6 family copied to an IPv4-only cluster is rejected), and
+//! `ipFamilyPolicy: SingleStack` (the default the API server writes; other
+//! policies are an explicit choice and are kept).
+//!
+//! ServiceAccounts: `secrets` (legacy token Secrets the cluster generated).
+//!
+//! Clean is idempotent: `clean(clean(x)) == clean(x)`.
+
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodTemplateSpec, Service};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::object::ManifestObject;
+
+/// Annotations the cluster or tools write that say nothing about intent.
+pub const DROPPED_ANNOTATIONS: &[&str] = &[
+    // A copy of the whole object as last applied by kubectl, secrets included.
+    "kubectl.kubernetes.io/last-applied-configuration",
+    // The Deployment controller's rollout counter.
+    "deployment.kubernetes.io/revision",
+    // The DaemonSet controller's template counter.
+    "deprecated.daemonset.template.generation",
+];
+
+/// Returns the cleaned object.
+pub fn clean(mut object: ManifestObject) -> ManifestObject {
+    clean_in_place(&mut object);
+    object
+}
+
+/// Cleans the object in place.
+pub fn clean_in_place(object: &mut ManifestObject) {
+    clean_metadata(object.metadata_mut());
+    match object {
+        ManifestObject::Namespace(o) => o.status = None,
+        ManifestObject::ServiceAccount(o) => o.secrets = None,
+        ManifestObject::ConfigMap(_) | ManifestObject::Secret(_) => {}
+        ManifestObject::Service(o) => clean_service(o),
+        ManifestObject::Deployment(o) => o.status = None,
+        ManifestObject::StatefulSet(o) => {
+            o.status = None;
+            if let Some(spec) = &mut o.spec {
+                for claim in spec.volume_claim_templates.iter_mut().flatten() {
+                    clean_claim_template(claim);
+                }
+            }
+        }
+        ManifestObject::DaemonSet(o) => o.status = None,
+    }
+    if let Some(template) = object.pod_template_mut() {
+        clean_pod_template(template);
+    }
+}
+
+fn clean_metadata(meta: &mut ObjectMeta) {
+    meta.uid = None;
+    meta.resource_version = None;
+    meta.generation = None;
+    meta.managed_fields = None;
+    meta.owner_references = None;
+    meta.creation_timestamp = None;
+    meta.self_link = None;
+    meta.deletion_timestamp = None;
+    meta.deletion_grace_period_seconds = None;
+    if let Some(annotations) = &mut meta.annotations {
+        annotations.retain(|k, _| !DROPPED_ANNOTATIONS.contains(&k.as_str()));
+        if annotations.is_empty() {
+            meta.annotations = None;
+        }
+    }
+}
+
+fn clean_pod_template(template: &mut PodTemplateSpec) {
+    if let Some(meta) = &mut template.metadata {
+        meta.creation_timestamp = None;
+        if *meta == ObjectMeta::default() {
+            template.metadata = None;
+        }
+    }
+}
+
+fn clean_claim_template(claim: &mut PersistentVolumeClaim) {
+    claim.metadata.creation_timestamp = None;
+    claim.status = None;
+}
+
+fn clean_service(service: &mut Service) {
+    service.status = None;
+    let Some(spec) = &mut service.spec else {
+        return;
+    };
+    let headless = spec.cluster_ip.as_deref() == Some("None");
+    if !headless {
+        spec.cluster_ip = None;
+    }
+    // The API server derives `clusterIPs` from `clusterIP` (`[None]` for a
+    // headless Service), so it is dropped in both cases.
+    spec.cluster_ips = None;
+    spec.health_check_node_port = None;
+    spec.ip_families = None;
+    if spec.ip_family_policy.as_deref() == Some("SingleStack") {
+        spec.ip_family_policy = None;
+    }
+    for port in spec.ports.iter_mut().flatten() {
+        port.node_port = None;
+    }
+}

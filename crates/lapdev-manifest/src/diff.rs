@@ -1,0 +1,225 @@
+//! Per-object, per-field differences between two sets of objects: what a
+//! catalog refresh or a production sync would change.
+//!
+//! Both sides are [cleaned](crate::clean) first, so cluster bookkeeping never
+//! shows up as a change. Objects are matched by [`ObjectRef`] and listed in
+//! apply order; fields are JSON pointers (RFC 6901: `~` is `~0`, `/` is `~1`,
+//! so `metadata.annotations["a/b"]` is `/metadata/annotations/a~1b`), listed
+//! in key order. Arrays of equal length are compared element by element;
+//! otherwise the whole array is one change. Secret values (`data`,
+//! `stringData`) are never shown: the change says a key was added, removed
+//! or changed, with [`FieldValue::Hidden`] in place of the value.
+//!
+//! [`ManifestDiff`] is serializable (kube-manager sends it through the
+//! tunnel; the server shows it) and renders as text with `Display`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::clean::clean;
+use crate::object::{ManifestObject, ObjectKind, ObjectRef};
+
+/// The differences between two object sets.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManifestDiff {
+    /// Changed objects only, in apply order.
+    pub objects: Vec<ObjectDiff>,
+}
+
+impl ManifestDiff {
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectDiff {
+    pub object: ObjectRef,
+    pub change: ObjectChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ObjectChange {
+    Added,
+    Removed,
+    Changed { fields: Vec<FieldChange> },
+}
+
+/// One field that differs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// JSON pointer into the object.
+    pub path: String,
+    pub old: FieldValue,
+    pub new: FieldValue,
+}
+
+/// One side of a [`FieldChange`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", content = "value", rename_all = "snake_case")]
+pub enum FieldValue {
+    /// The field is not set on this side.
+    Absent,
+    /// Set, but a secret: the value is not shown.
+    Hidden,
+    Value(Value),
+}
+
+/// The differences from `old` to `new`.
+pub fn diff(old: &[ManifestObject], new: &[ManifestObject]) -> ManifestDiff {
+    let index = |objects: &[ManifestObject]| -> BTreeMap<ObjectRef, Value> {
+        objects
+            .iter()
+            .map(|o| (o.object_ref(), clean(o.clone()).to_value()))
+            .collect()
+    };
+    let (old, new) = (index(old), index(new));
+    let refs: BTreeSet<&ObjectRef> = old.keys().chain(new.keys()).collect();
+    let mut objects = Vec::new();
+    for object in refs {
+        let change = match (old.get(object), new.get(object)) {
+            (None, Some(_)) => ObjectChange::Added,
+            (Some(_), None) => ObjectChange::Removed,
+            (Some(a), Some(b)) => {
+                let mut fields = Vec::new();
+                let secret = object.kind == ObjectKind::Secret;
+                diff_value(&mut String::new(), Some(a), Some(b), secret, &mut fields);
+                if fields.is_empty() {
+                    continue;
+                }
+                ObjectChange::Changed { fields }
+            }
+            (None, None) => unreachable!("ref comes from one of the maps"),
+        };
+        objects.push(ObjectDiff {
+            object: object.clone(),
+            change,
+        });
+    }
+    ManifestDiff { objects }
+}
+
+fn diff_value(
+    path: &mut String,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    secret: bool,
+    out: &mut Vec<FieldChange>,
+) {
+    if old == new {
+        return;
+    }
+    let sensitive = secret && is_secret_data(path);
+    let both_objects = matches!((old, new), (Some(Value::Object(_)), Some(Value::Object(_))));
+    // Inside a Secret's data, a map that appears or disappears is listed key
+    // by key, so each key's change can be shown without its value.
+    let secret_map = secret
+        && (path == "/data" || path == "/stringData")
+        && old.is_none_or(Value::is_object)
+        && new.is_none_or(Value::is_object);
+    if both_objects || secret_map {
+        let empty = serde_json::Map::new();
+        let a = old.and_then(Value::as_object).unwrap_or(&empty);
+        let b = new.and_then(Value::as_object).unwrap_or(&empty);
+        let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        for key in keys {
+            let len = path.len();
+            path.push('/');
+            push_escaped(path, key);
+            diff_value(path, a.get(key.as_str()), b.get(key.as_str()), secret, out);
+            path.truncate(len);
+        }
+        return;
+    }
+    if let (Some(Value::Array(a)), Some(Value::Array(b))) = (old, new)
+        && a.len() == b.len()
+    {
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            let len = path.len();
+            path.push_str(&format!("/{i}"));
+            diff_value(path, Some(x), Some(y), secret, out);
+            path.truncate(len);
+        }
+        return;
+    }
+    let shown = |v: Option<&Value>| match v {
+        None => FieldValue::Absent,
+        Some(_) if sensitive => FieldValue::Hidden,
+        Some(v) => FieldValue::Value(v.clone()),
+    };
+    out.push(FieldChange {
+        path: path.clone(),
+        old: shown(old),
+        new: shown(new),
+    });
+}
+
+fn is_secret_data(path: &str) -> bool {
+    ["/data", "/stringData"].iter().any(|p| {
+        path == *p
+            || path
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+fn push_escaped(path: &mut String, key: &str) {
+    for c in key.chars() {
+        match c {
+            '~' => path.push_str("~0"),
+            '/' => path.push_str("~1"),
+            c => path.push(c),
+        }
+    }
+}
+
+/// A unified-diff-like listing for the CLI:
+///
+/// ```text
+/// + ConfigMap/shop/new-config
+/// - Service/shop/legacy
+/// ~ Deployment/shop/api
+///     /spec/replicas: 2 -> 3
+///     /spec/template/spec/containers/0/image: "api:1.0" -> "api:1.1"
+/// ~ Secret/shop/db
+///     /data/password: (secret) -> (secret)
+/// ```
+impl fmt::Display for ManifestDiff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.objects.is_empty() {
+            return writeln!(f, "no changes");
+        }
+        for object in &self.objects {
+            match &object.change {
+                ObjectChange::Added => writeln!(f, "+ {}", object.object)?,
+                ObjectChange::Removed => writeln!(f, "- {}", object.object)?,
+                ObjectChange::Changed { fields } => {
+                    writeln!(f, "~ {}", object.object)?;
+                    for field in fields {
+                        let path = if field.path.is_empty() {
+                            "/"
+                        } else {
+                            &field.path
+                        };
+                        writeln!(f, "    {path}: {} -> {}", field.old, field.new)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::Absent => f.write_str("(absent)"),
+            FieldValue::Hidden => f.write_str("(secret)"),
+            FieldValue::Value(v) => write!(f, "{v}"),
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! [`ManifestObject`]: the closed set of Kubernetes kinds a catalog or an
+//! environment holds, with one generic path to metadata, JSON conversion
+//! (with `apiVersion`/`kind`) and the order objects are applied in.
+//!
+//! Per-kind code goes through the `each!` macro, which hands the inner object
+//! to code generic over k8s-openapi's [`Resource`] and [`Metadata`] traits:
+//! there is one implementation of "get the metadata", not eight.
+
+use std::fmt;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Namespace, PodTemplateSpec, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::{Metadata, Resource};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One object of a supported kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ManifestObject {
+    Namespace(Namespace),
+    ServiceAccount(ServiceAccount),
+    ConfigMap(ConfigMap),
+    Secret(Secret),
+    Service(Service),
+    Deployment(Deployment),
+    StatefulSet(StatefulSet),
+    DaemonSet(DaemonSet),
+}
+
+/// Runs `$body` with `$o` bound to the inner object, whatever its kind.
+macro_rules! each {
+    ($value:expr, $o:ident => $body:expr) => {
+        match $value {
+            ManifestObject::Namespace($o) => $body,
+            ManifestObject::ServiceAccount($o) => $body,
+            ManifestObject::ConfigMap($o) => $body,
+            ManifestObject::Secret($o) => $body,
+            ManifestObject::Service($o) => $body,
+            ManifestObject::Deployment($o) => $body,
+            ManifestObject::StatefulSet($o) => $body,
+            ManifestObject::DaemonSet($o) => $body,
+        }
+    };
+}
+
+/// The kinds [`ManifestObject`] holds, in apply order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ObjectKind {
+    Namespace,
+    ServiceAccount,
+    ConfigMap,
+    Secret,
+    Service,
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+}
+
+impl ObjectKind {
+    pub const ALL: [ObjectKind; 8] = [
+        ObjectKind::Namespace,
+        ObjectKind::ServiceAccount,
+        ObjectKind::ConfigMap,
+        ObjectKind::Secret,
+        ObjectKind::Service,
+        ObjectKind::Deployment,
+        ObjectKind::StatefulSet,
+        ObjectKind::DaemonSet,
+    ];
+
+    /// The Kubernetes `kind` string.
+    pub fn as_str(self) -> &'static str {
+        fn k<K: Resource>() -> &'static str {
+            K::KIND
+        }
+        match self {
+            ObjectKind::Namespace => k::<Namespace>(),
+            ObjectKind::ServiceAccount => k::<ServiceAccount>(),
+            ObjectKind::ConfigMap => k::<ConfigMap>(),
+            ObjectKind::Secret => k::<Secret>(),
+            ObjectKind::Service => k::<Service>(),
+            ObjectKind::Deployment => k::<Deployment>(),
+            ObjectKind::StatefulSet => k::<StatefulSet>(),
+            ObjectKind::DaemonSet => k::<DaemonSet>(),
+        }
+    }
+
+    /// Apply order: the namespace first, then what pods mount or run as
+    /// (ServiceAccounts, ConfigMaps, Secrets), then Services, then workloads.
+    /// A workload applied before its ConfigMap would start and fail.
+    pub fn apply_rank(self) -> u8 {
+        match self {
+            ObjectKind::Namespace => 0,
+            ObjectKind::ServiceAccount | ObjectKind::ConfigMap | ObjectKind::Secret => 1,
+            ObjectKind::Service => 2,
+            ObjectKind::Deployment | ObjectKind::StatefulSet | ObjectKind::DaemonSet => 3,
+        }
+    }
+
+    /// The workload kind, if this is one.
+    pub fn workload(self) -> Option<WorkloadKind> {
+        match self {
+            ObjectKind::Deployment => Some(WorkloadKind::Deployment),
+            ObjectKind::StatefulSet => Some(WorkloadKind::StatefulSet),
+            ObjectKind::DaemonSet => Some(WorkloadKind::DaemonSet),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The workload kinds a catalog is built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum WorkloadKind {
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+}
+
+impl From<WorkloadKind> for ObjectKind {
+    fn from(kind: WorkloadKind) -> Self {
+        match kind {
+            WorkloadKind::Deployment => ObjectKind::Deployment,
+            WorkloadKind::StatefulSet => ObjectKind::StatefulSet,
+            WorkloadKind::DaemonSet => ObjectKind::DaemonSet,
+        }
+    }
+}
+
+/// Names one object. Ordered by apply rank, then kind, namespace and name, so
+/// sorting a list of refs sorts it in apply order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ObjectRef {
+    pub kind: ObjectKind,
+    /// `None` for cluster-scoped objects (the Namespace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: ObjectKind, namespace: Option<&str>, name: &str) -> Self {
+        ObjectRef {
+            kind,
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+
+    fn sort_key(&self) -> (u8, ObjectKind, Option<&str>, &str) {
+        (
+            self.kind.apply_rank(),
+            self.kind,
+            self.namespace.as_deref(),
+            &self.name,
+        )
+    }
+}
+
+impl PartialOrd for ObjectRef {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ObjectRef {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.sort_key().cmp(&other.sort_key())
+    }
+}
+
+/// `Kind/namespace/name`, or `Kind/name` when cluster-scoped.
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+/// A JSON value that is not an object of a supported kind.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error("manifest has no string `apiVersion` and `kind`")]
+    MissingKind,
+    #[error(
+        "unsupported object {api_version}/{kind}: Lapdev copies Deployments, StatefulSets, DaemonSets, ConfigMaps, Secrets, Services, ServiceAccounts and Namespaces"
+    )]
+    Unsupported { api_version: String, kind: String },
+    #[error("invalid {kind} manifest")]
+    Invalid {
+        kind: ObjectKind,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl ManifestObject {
+    pub fn kind(&self) -> ObjectKind {
+        match self {
+            ManifestObject::Namespace(_) => ObjectKind::Namespace,
+            ManifestObject::ServiceAccount(_) => ObjectKind::ServiceAccount,
+            ManifestObject::ConfigMap(_) => ObjectKind::ConfigMap,
+            ManifestObject::Secret(_) => ObjectKind::Secret,
+            ManifestObject::Service(_) => ObjectKind::Service,
+            ManifestObject::Deployment(_) => ObjectKind::Deployment,
+            ManifestObject::StatefulSet(_) => ObjectKind::StatefulSet,
+            ManifestObject::DaemonSet(_) => ObjectKind::DaemonSet,
+        }
+    }
+
+    pub fn metadata(&self) -> &ObjectMeta {
+        each!(self, o => o.metadata())
+    }
+
+    pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        each!(self, o => o.metadata_mut())
+    }
+
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.metadata().namespace.as_deref()
+    }
+
+    pub fn object_ref(&self) -> ObjectRef {
+        ObjectRef::new(self.kind(), self.namespace(), self.name())
+    }
+
+    /// The pod template of a workload; `None` for other kinds (and for a
+    /// workload without a spec, which the API server would reject anyway).
+    pub fn pod_template(&self) -> Option<&PodTemplateSpec> {
+        match self {
+            ManifestObject::Deployment(o) => o.spec.as_ref().map(|s| &s.template),
+            ManifestObject::StatefulSet(o) => o.spec.as_ref().map(|s| &s.template),
+            ManifestObject::DaemonSet(o) => o.spec.as_ref().map(|s| &s.template),
+            _ => None,
+        }
+    }
+
+    pub fn pod_template_mut(&mut self) -> Option<&mut PodTemplateSpec> {
+        match self {
+            ManifestObject::Deployment(o) => o.spec.as_mut().map(|s| &mut s.template),
+            ManifestObject::StatefulSet(o) => o.spec.as_mut().map(|s| &mut s.template),
+            ManifestObject::DaemonSet(o) => o.spec.as_mut().map(|s| &mut s.template),
+            _ => None,
+        }
+    }
+
+    pub fn is_workload(&self) -> bool {
+        self.kind().workload().is_some()
+    }
+
+    /// The JSON form, with `apiVersion` and `kind`, as stored by the server
+    /// and sent through the tunnel.
+    pub fn to_value(&self) -> Value {
+        each!(self, o => serde_json::to_value(o))
+            .expect("k8s-openapi types always serialize to JSON")
+    }
+
+    /// Parses JSON with `apiVersion` and `kind` into the matching kind.
+    pub fn from_value(value: Value) -> Result<Self, ObjectError> {
+        let (Some(api_version), Some(kind)) = (
+            value.get("apiVersion").and_then(Value::as_str),
+            value.get("kind").and_then(Value::as_str),
+        ) else {
+            return Err(ObjectError::MissingKind);
+        };
+        let Some(object_kind) = ObjectKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == kind && api_version_of(*k) == api_version)
+        else {
+            return Err(ObjectError::Unsupported {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+            });
+        };
+        fn parse<K: serde::de::DeserializeOwned>(
+            value: Value,
+            kind: ObjectKind,
+            wrap: fn(K) -> ManifestObject,
+        ) -> Result<ManifestObject, ObjectError> {
+            serde_json::from_value(value)
+                .map(wrap)
+                .map_err(|source| ObjectError::Invalid { kind, source })
+        }
+        match object_kind {
+            ObjectKind::Namespace => parse(value, object_kind, ManifestObject::Namespace),
+            ObjectKind::ServiceAccount => parse(value, object_kind, ManifestObject::ServiceAccount),
+            ObjectKind::ConfigMap => parse(value, object_kind, ManifestObject::ConfigMap),
+            ObjectKind::Secret => parse(value, object_kind, ManifestObject::Secret),
+            ObjectKind::Service => parse(value, object_kind, ManifestObject::Service),
+            ObjectKind::Deployment => parse(value, object_kind, ManifestObject::Deployment),
+            ObjectKind::StatefulSet => parse(value, object_kind, ManifestObject::StatefulSet),
+            ObjectKind::DaemonSet => parse(value, object_kind, ManifestObject::DaemonSet),
+        }
+    }
+}
+
+fn api_version_of(kind: ObjectKind) -> &'static str {
+    fn v<K: Resource>() -> &'static str {
+        K::API_VERSION
+    }
+    match kind {
+        ObjectKind::Namespace => v::<Namespace>(),
+        ObjectKind::ServiceAccount => v::<ServiceAccount>(),
+        ObjectKind::ConfigMap => v::<ConfigMap>(),
+        ObjectKind::Secret => v::<Secret>(),
+        ObjectKind::Service => v::<Service>(),
+        ObjectKind::Deployment => v::<Deployment>(),
+        ObjectKind::StatefulSet => v::<StatefulSet>(),
+        ObjectKind::DaemonSet => v::<DaemonSet>(),
+    }
+}
+
+impl Serialize for ManifestObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        each!(self, o => o.serialize(serializer))
+    }
+}
+
+impl<'de> Deserialize<'de> for ManifestObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        ManifestObject::from_value(value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Sorts objects in apply order (see [`ObjectKind::apply_rank`]); ties by
+/// namespace and name, so the result does not depend on the input order.
+pub fn sort_for_apply(objects: &mut [ManifestObject]) {
+    objects.sort_by_cached_key(ManifestObject::object_ref);
+}
+
+macro_rules! from_kind {
+    ($($variant:ident),*) => {$(
+        impl From<$variant> for ManifestObject {
+            fn from(o: $variant) -> Self {
+                ManifestObject::$variant(o)
+            }
+        }
+    )*};
+}
+from_kind!(
+    Namespace,
+    ServiceAccount,
+    ConfigMap,
+    Secret,
+    Service,
+    Deployment,
+    StatefulSet,
+    DaemonSet
+);
