@@ -153,6 +153,7 @@ async fn text_of(c: &Client, css: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_add_a_member_change_its_role_sign_out() {
     let t = TestServer::start().await;
+    let _ = t.add_user("default", "heidi", "member").await;
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver, &profile).await;
@@ -286,6 +287,42 @@ async fn sign_in_add_a_member_change_its_role_sign_out() {
         .await
         .unwrap();
     wait_for(&c, "#login-form").await;
+
+    // A member sees the list read-only.
+    wait_for(&c, "#username")
+        .await
+        .send_keys("heidi")
+        .await
+        .unwrap();
+    wait_for(&c, "#password")
+        .await
+        .send_keys("heidi-password-1")
+        .await
+        .unwrap();
+    wait_for(&c, "#login-form button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, ".topbar .user-name").await, "heidi");
+    wait_for(&c, "nav a[href='/orgs/default/members']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "tr[data-username='grace'] .badge-admin").await;
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        "/orgs/default/members"
+    );
+    assert!(
+        c.find_all(Locator::Css("#add-member, .role-form"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "no admin forms for a member"
+    );
+    screenshot(&c, "dashboard-members-readonly.png").await;
 
     c.close().await.unwrap();
     drop(driver);
