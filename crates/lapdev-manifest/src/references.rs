@@ -377,23 +377,21 @@ pub struct ResolutionIssue {
 
 impl std::fmt::Display for ResolutionIssue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let severity = match self.severity {
-            Severity::Note => "note",
-            Severity::Warning => "warning",
+        let (severity, optional) = match self.severity {
+            Severity::Note => ("note", " (optional)"),
+            Severity::Warning => ("warning", ""),
         };
-        let what = match &self.key {
-            Some(key) => format!("key {key:?} of {}", self.missing),
-            None => self.missing.to_string(),
-        };
-        let optional = match self.severity {
-            Severity::Note => " (optional)",
-            Severity::Warning => "",
-        };
-        write!(
-            f,
-            "{severity}: {} references {what}{optional} at {}, which does not exist",
-            self.workload, self.field
-        )
+        let (workload, missing, field) = (&self.workload, &self.missing, &self.field);
+        match &self.key {
+            Some(key) => write!(
+                f,
+                "{severity}: {workload} references key {key:?} of {missing}{optional} at {field}, but {missing} has no such key"
+            ),
+            None => write!(
+                f,
+                "{severity}: {workload} references {missing}{optional} at {field}, which does not exist"
+            ),
+        }
     }
 }
 

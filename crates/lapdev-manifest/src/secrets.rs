@@ -251,13 +251,9 @@ pub fn fill_redacted(secret: &mut Secret, values: &SecretValues) -> Result<(), V
     if !missing.is_empty() {
         return Err(missing);
     }
-    if redacted.is_empty() {
-        return Ok(());
-    }
-    let data = secret.data.get_or_insert_default();
     for key in redacted {
         let value = values.get(&name, &key).cloned().unwrap_or_default();
-        data.insert(key, value);
+        secret.data.get_or_insert_default().insert(key, value);
     }
     set_redacted_keys(secret, &[]);
     Ok(())

@@ -30,8 +30,26 @@ pub(crate) fn to_yaml(objects: &[ManifestObject]) -> String {
         .join("---\n")
 }
 
+/// YAML with map keys sorted, whatever serde_json's map order is.
 pub(crate) fn value_to_yaml(value: &Value) -> String {
-    serde_saphyr::to_string(value).expect("YAML serialization")
+    serde_saphyr::to_string(&sorted(value)).expect("YAML serialization")
+}
+
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by_key(|(k, _)| *k);
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sorted(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Runs `transform` on every `<case>.in.yaml` in `tests/golden/<dir>/` and
