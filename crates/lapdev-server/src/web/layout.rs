@@ -116,6 +116,11 @@ impl Shell {
     }
 }
 
+/// A timestamp as the pages show it.
+pub(crate) fn date(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// A rendered page with its status and cookies.
 pub(crate) struct Rendered {
     status: StatusCode,

@@ -123,6 +123,7 @@ pub(crate) async fn submit(
 
 #[derive(Deserialize)]
 pub(crate) struct LogoutForm {
+    #[serde(default)]
     csrf_token: String,
 }
 csrf_protected!(LogoutForm);

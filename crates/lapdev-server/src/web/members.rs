@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::forms::{CsrfForm, csrf_protected};
 use super::layout::{
-    Rendered, Shell, WebError, describe, flash, redirect, remember_org, take_flash,
+    Rendered, Shell, WebError, date, describe, flash, redirect, remember_org, take_flash,
 };
 use crate::app::{self, AppError, PageRequest};
 use crate::auth::SessionUser;
@@ -46,10 +46,6 @@ struct MembersPage {
     /// What the add form held when it failed, to fill it again.
     form_username: String,
     form_role: &'static str,
-}
-
-pub(crate) fn date(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// What to show besides the list.
@@ -178,6 +174,7 @@ fn parse_role(raw: &str) -> Result<Role, AppError> {
 
 #[derive(Deserialize)]
 pub(crate) struct AddForm {
+    #[serde(default)]
     csrf_token: String,
     #[serde(default)]
     username: String,
@@ -189,6 +186,7 @@ pub(crate) struct AddForm {
 
 #[derive(Deserialize)]
 pub(crate) struct RoleForm {
+    #[serde(default)]
     csrf_token: String,
     #[serde(default)]
     role: String,
@@ -196,6 +194,7 @@ pub(crate) struct RoleForm {
 
 #[derive(Deserialize)]
 pub(crate) struct RemoveForm {
+    #[serde(default)]
     csrf_token: String,
 }
 
@@ -209,13 +208,14 @@ pub(crate) async fn add(
     CsrfForm(user, f): CsrfForm<AddForm>,
 ) -> Result<Response, WebError> {
     let username = f.username.trim().to_string();
-    let role = parse_role(&f.role).ok();
-    let request = Username::parse(username.clone())
+    let role = parse_role(&f.role);
+    let refill = (username.clone(), role.as_ref().ok().copied());
+    let request = Username::parse(username)
         .map_err(|e| AppError::invalid("username", e.reason))
         .and_then(|name| {
             Ok(AddMember {
                 username: name,
-                role: parse_role(&f.role)?,
+                role: role?,
                 password: Some(f.password).filter(|p| !p.is_empty()),
             })
         });
@@ -225,7 +225,7 @@ pub(crate) async fn add(
     };
     let added = match added {
         Ok(added) => added,
-        Err(e) => return failed(&state, &user, &headers, &org, e, (username, role)).await,
+        Err(e) => return failed(&state, &user, &headers, &org, e, refill).await,
     };
     let name = added.member.user.username.to_string();
     let message = format!("Added {name} as {}.", added.member.role);

@@ -36,7 +36,7 @@ async fn render(
     shell.error = error;
     Rendered::new(&SettingsPage {
         shell,
-        member_since: super::members::date(me.user.created_at),
+        member_since: super::layout::date(me.user.created_at),
     })
 }
 
@@ -55,6 +55,7 @@ pub(crate) async fn page(
 
 #[derive(Deserialize)]
 pub(crate) struct PasswordForm {
+    #[serde(default)]
     csrf_token: String,
     #[serde(default)]
     current_password: String,

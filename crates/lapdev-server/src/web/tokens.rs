@@ -11,8 +11,7 @@ use lapdev_domain::TokenName;
 use serde::Deserialize;
 
 use super::forms::{CsrfForm, csrf_protected};
-use super::layout::{Rendered, Shell, WebError, describe, flash, redirect, take_flash};
-use super::members::date;
+use super::layout::{Rendered, Shell, WebError, date, describe, flash, redirect, take_flash};
 use crate::app::{self, AppError, PageRequest};
 use crate::auth::SessionUser;
 use crate::state::AppState;
@@ -114,6 +113,7 @@ pub(crate) async fn page(
 
 #[derive(Deserialize)]
 pub(crate) struct CreateForm {
+    #[serde(default)]
     csrf_token: String,
     #[serde(default)]
     name: String,
@@ -124,6 +124,7 @@ pub(crate) struct CreateForm {
 
 #[derive(Deserialize)]
 pub(crate) struct RevokeForm {
+    #[serde(default)]
     csrf_token: String,
 }
 

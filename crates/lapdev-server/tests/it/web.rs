@@ -523,6 +523,17 @@ async fn forms_need_the_csrf_token_and_the_origin() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.body.contains("This form has expired"), "{}", r.body);
 
+    let r = w
+        .send(
+            "POST",
+            "/settings/tokens",
+            &[admin.cookie.as_str()],
+            Some(&[("name", "x".to_string())]),
+            Some(&origin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no token at all");
+
     let form = [
         ("name", "x".to_string()),
         ("csrf_token", admin.csrf.clone()),
