@@ -135,16 +135,29 @@ fn diff_value(
         }
         return;
     }
-    if let (Some(Value::Array(a)), Some(Value::Array(b))) = (old, new)
-        && a.len() == b.len()
-    {
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            let len = path.len();
-            path.push_str(&format!("/{i}"));
-            diff_value(path, Some(x), Some(y), secret, out);
-            path.truncate(len);
+    if let (Some(Value::Array(a)), Some(Value::Array(b))) = (old, new) {
+        if a.len() == b.len() {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                diff_at(path, i, Some(x), Some(y), secret, out);
+            }
+            return;
         }
-        return;
+        if let (Some(names_a), Some(names_b)) = (names(a), names(b))
+            && same_relative_order(&names_a, &names_b)
+        {
+            // Lists keyed by `name` (containers, env, ports, volumes): match
+            // elements by name, so one added env var is one change.
+            for (j, y) in b.iter().enumerate() {
+                let i = names_a.iter().position(|n| *n == names_b[j]);
+                diff_at(path, j, i.map(|i| &a[i]), Some(y), secret, out);
+            }
+            for (i, x) in a.iter().enumerate() {
+                if !names_b.contains(&names_a[i]) {
+                    diff_at(path, i, Some(x), None, secret, out);
+                }
+            }
+            return;
+        }
     }
     let shown = |v: Option<&Value>| match v {
         None => FieldValue::Absent,
@@ -156,6 +169,39 @@ fn diff_value(
         old: shown(old),
         new: shown(new),
     });
+}
+
+fn diff_at(
+    path: &mut String,
+    index: usize,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    secret: bool,
+    out: &mut Vec<FieldChange>,
+) {
+    let len = path.len();
+    path.push_str(&format!("/{index}"));
+    diff_value(path, old, new, secret, out);
+    path.truncate(len);
+}
+
+/// The `name` of every element, when every element is an object with a
+/// distinct string `name`.
+fn names(items: &[Value]) -> Option<Vec<&str>> {
+    let names: Vec<&str> = items
+        .iter()
+        .map(|v| v.get("name").and_then(Value::as_str))
+        .collect::<Option<_>>()?;
+    let distinct: BTreeSet<&&str> = names.iter().collect();
+    (distinct.len() == names.len()).then_some(names)
+}
+
+/// Whether the names both lists share appear in the same order (a reorder
+/// is shown as a change of the whole list: order can matter, e.g. for env).
+fn same_relative_order(a: &[&str], b: &[&str]) -> bool {
+    let common_a: Vec<&&str> = a.iter().filter(|n| b.contains(n)).collect();
+    let common_b: Vec<&&str> = b.iter().filter(|n| a.contains(n)).collect();
+    common_a == common_b
 }
 
 fn is_secret_data(path: &str) -> bool {

@@ -88,6 +88,54 @@ fn secret_values_are_never_shown() {
 }
 
 #[test]
+fn named_lists_match_by_name() {
+    let deployment = |env: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, namespace: shop}}\nspec:\n  selector: {{matchLabels: {{app: api}}}}\n  template:\n    spec:\n      containers:\n      - name: api\n        env: {env}\n"
+        )
+    };
+    let old = deployment("[{name: A, value: '1'}, {name: B, value: '2'}, {name: C, value: '3'}]");
+    // One added in the middle, one removed, one changed.
+    check(
+        &old,
+        &deployment("[{name: A, value: '1'}, {name: NEW, value: 'n'}, {name: C, value: '4'}]"),
+        expect![[r#"
+            ~ Deployment/shop/api
+                /spec/template/spec/containers/0/env/1/name: "B" -> "NEW"
+                /spec/template/spec/containers/0/env/1/value: "2" -> "n"
+                /spec/template/spec/containers/0/env/2/value: "3" -> "4"
+        "#]],
+    );
+    check(
+        &old,
+        &deployment(
+            "[{name: A, value: '1'}, {name: NEW, value: 'n'}, {name: B, value: '2'}, {name: C, value: '3'}]",
+        ),
+        expect![[r#"
+            ~ Deployment/shop/api
+                /spec/template/spec/containers/0/env/1: (absent) -> {"name":"NEW","value":"n"}
+        "#]],
+    );
+    check(
+        &old,
+        &deployment("[{name: A, value: '1'}, {name: C, value: '3'}]"),
+        expect![[r#"
+            ~ Deployment/shop/api
+                /spec/template/spec/containers/0/env/1: {"name":"B","value":"2"} -> (absent)
+        "#]],
+    );
+    // A reorder is a change of the whole list: env order matters for $(VAR).
+    check(
+        &old,
+        &deployment("[{name: C, value: '3'}, {name: A, value: '1'}]"),
+        expect![[r#"
+            ~ Deployment/shop/api
+                /spec/template/spec/containers/0/env: [{"name":"A","value":"1"},{"name":"B","value":"2"},{"name":"C","value":"3"}] -> [{"name":"C","value":"3"},{"name":"A","value":"1"}]
+        "#]],
+    );
+}
+
+#[test]
 fn wire_form_golden() {
     let dir = golden_dir("diff");
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();

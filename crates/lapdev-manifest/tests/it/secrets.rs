@@ -257,10 +257,13 @@ fn redacted(keys: &str) -> Secret {
     s
 }
 
+/// (secret, key, value) given by the user.
+type Given = (&'static str, &'static str, &'static str);
+
 #[test]
 fn fill_redacted_values() {
     // (redacted keys, values given, result)
-    let cases: &[(&str, &[(&str, &str, &str)], &str)] = &[
+    let cases: &[(&str, &[Given], &str)] = &[
         (
             "password",
             &[("db", "password", "hunter2")],
