@@ -9,6 +9,7 @@
 //! * [`references`]: what a workload needs (ConfigMaps, Secrets, its
 //!   ServiceAccount, matching Services) and what is missing.
 //! * [`secrets`]: the catalog's Secret policy (copy, redact, exclude).
+//! * [`catalog`]: resolve + clean + policy in one call: what a catalog stores.
 //! * [`diff`]: per-object, per-field differences between two object sets.
 //! * [`environment`]: the objects an environment applies, in apply order.
 //!
@@ -17,6 +18,7 @@
 //! on `k8s-openapi`); it stores the JSON that [`ManifestObject::to_value`]
 //! produces.
 
+pub mod catalog;
 pub mod clean;
 pub mod diff;
 pub mod environment;
@@ -24,6 +26,7 @@ pub mod object;
 pub mod references;
 pub mod secrets;
 
+pub use catalog::{CatalogSnapshot, build_catalog};
 pub use clean::clean;
 pub use diff::{FieldChange, FieldValue, ManifestDiff, ObjectChange, ObjectDiff, diff};
 pub use environment::{
@@ -32,10 +35,10 @@ pub use environment::{
 };
 pub use object::{ManifestObject, ObjectError, ObjectKind, ObjectRef, WorkloadKind};
 pub use references::{
-    Reference, Resolution, ResolutionIssue, Severity, matching_services, resolve,
-    workload_references,
+    Reference, Resolution, ResolutionIssue, Severity, WorkloadDependencies, matching_services,
+    resolve, workload_references,
 };
-pub use secrets::{SecretAction, SecretPolicy, SecretRule, SecretValues};
+pub use secrets::{SecretAction, SecretKey, SecretPolicy, SecretRule, SecretValues};
 
 /// Labels and annotations Lapdev writes. Their values are part of the
 /// contract with kube-manager and the server (which reads them from JSON).

@@ -15,7 +15,7 @@ fn golden() {
 
 #[test]
 fn clean_is_idempotent_on_every_golden_input() {
-    for dir in ["clean", "environment", "resolve", "diff"] {
+    for dir in ["clean", "environment", "resolve", "diff", "catalog"] {
         for entry in std::fs::read_dir(golden_dir(dir)).unwrap() {
             let path = entry.unwrap().path();
             let name = path.to_string_lossy().into_owned();

@@ -5,6 +5,7 @@
 //! `<case>.out.yaml` the expected output. `UPDATE_EXPECT=1 cargo nextest run
 //! -p lapdev-manifest` rewrites the outputs; review them in the diff.
 
+mod catalog;
 mod clean;
 mod diff;
 mod environment;
