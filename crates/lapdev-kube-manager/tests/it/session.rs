@@ -23,6 +23,10 @@ async fn connects_reports_status_and_sends_heartbeats_without_writing() {
     let mut conn = fx.server.next_conn().await;
     assert_eq!(conn.upgrade.path, TUNNEL_PATH);
     assert_eq!(
+        conn.upgrade.query, None,
+        "nothing (least of all the token) in the URL"
+    );
+    assert_eq!(
         conn.upgrade.authorization.as_deref(),
         Some(format!("Bearer {TOKEN}").as_str())
     );
@@ -121,4 +125,40 @@ async fn bad_config_exits_with_a_clear_message() {
     let (exit, log) = KubeManager::spawn(&env).exit().await;
     assert_eq!(exit.code(), Some(2));
     assert!(log.join("\n").contains("the tunnel needs TLS"), "{log:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_server_is_detected_by_heartbeats_and_the_tunnel_reconnects() {
+    let mut fx = Fixture::new().await;
+    let mut km = fx.spawn();
+    let mut conn = fx.server.next_conn().await;
+    conn.auto_ack = false;
+    conn.handshake(welcome(1, 3600)).await;
+    // The server says nothing more: after 3 intervals kube-manager gives up on it.
+    km.wait_log("no frame from the server").await;
+    let mut again = fx.server.next_conn().await;
+    again.handshake(welcome(30, 3600)).await;
+    drop(conn);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_are_one_object_per_line() {
+    let mut fx = Fixture::new().await;
+    let mut env = fx.env();
+    env.push(("LAPDEV_LOG_FORMAT", "json".into()));
+    let mut km = KubeManager::spawn(&env);
+    let mut conn = fx.server.next_conn().await;
+    conn.handshake(welcome(30, 3600)).await;
+    km.wait_log("connected to the Lapdev server").await;
+    let (exit, log) = km.terminate().await;
+    assert!(exit.success());
+    for line in &log {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            v["level"].is_string() && v["fields"]["message"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(!log.join("\n").contains(TOKEN));
 }

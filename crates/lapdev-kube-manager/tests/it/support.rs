@@ -76,6 +76,7 @@ fn tls() -> (String, TlsAcceptor) {
 #[derive(Debug, Clone)]
 pub(crate) struct Upgrade {
     pub(crate) path: String,
+    pub(crate) query: Option<String>,
     pub(crate) authorization: Option<String>,
     pub(crate) user_agent: Option<String>,
 }
@@ -150,6 +151,7 @@ impl TestServer {
                         };
                         let up = Upgrade {
                             path: req.uri().path().to_string(),
+                            query: req.uri().query().map(str::to_string),
                             authorization: header("authorization"),
                             user_agent: header("user-agent"),
                         };
