@@ -154,6 +154,11 @@ async fn text_of(c: &Client, css: &str) -> String {
 async fn sign_in_add_a_member_change_its_role_sign_out() {
     let t = TestServer::start().await;
     let _ = t.add_user("default", "heidi", "member").await;
+    // A second organization, so the sidebar offers the switcher.
+    let (status, body) = t
+        .post("/api/v1/orgs", &t.admin_token, json!({"name": "acme"}))
+        .await;
+    assert_eq!(status.as_u16(), 201, "{body}");
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver, &profile).await;
@@ -244,6 +249,34 @@ async fn sign_in_add_a_member_change_its_role_sign_out() {
     assert_eq!(text_of(&c, ".alert-success").await, "grace is now admin.");
     let shot = screenshot(&c, "dashboard-members.png").await;
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000, "{shot:?}");
+
+    // Switch organization: same section, other organization.
+    wait_for(&c, ".org-menu summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, ".org-list a[href='/orgs/acme/members']").await;
+    screenshot(&c, "dashboard-org-switcher.png").await;
+    wait_for(&c, ".org-list a[href='/orgs/acme/members']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "tr[data-username='admin']").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/orgs/acme/members");
+    assert!(text_of(&c, ".org-menu .org-name").await.ends_with("acme"));
+    wait_for(&c, ".org-menu summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, ".org-list a[href='/orgs/default/members']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "tr[data-username='grace']").await;
 
     // Create an API token: its secret is shown once.
     wait_for(&c, "nav a[href='/settings/tokens']")
