@@ -424,8 +424,13 @@ impl<'a> Session<'a> {
             let _ = out.try_send(Outgoing::Close(1001, "kube-manager is shutting down"));
         }
         self.cancel.cancel();
-        if !writer.is_finished() {
-            let _ = tokio::time::timeout(CLOSE_TIMEOUT, &mut writer).await;
+        if !writer.is_finished()
+            && tokio::time::timeout(CLOSE_TIMEOUT, &mut writer)
+                .await
+                .is_err()
+        {
+            // A stalled socket must not hold up shutdown or the reconnect.
+            writer.abort();
         }
         self.tracker.close();
         self.tracker.wait().await;

@@ -57,6 +57,64 @@
 //!
 //! kube-manager also checks every request against its own rules: writes only
 //! ever go to a [`ManagedNamespace`], whatever the server asks.
+//!
+//! # Implementing the server end
+//!
+//! 1. Serve `GET` [`TUNNEL_PATH`] as a WebSocket upgrade. Before upgrading,
+//!    read `Authorization: Bearer <token>`, hash it and compare with the
+//!    stored hashes in constant time; answer **401** (no upgrade) when it
+//!    matches no live token. Never log the header. Set the WebSocket
+//!    message and frame limits to [`MAX_FRAME_BYTES`].
+//! 2. Expect a [`ClientFrame::Hello`] within a few seconds (else close).
+//!    Negotiate with `VersionRange::CURRENT.negotiate(hello.supported)`;
+//!    on `None` send [`Refused`] with [`RefusedCode::UnsupportedVersion`] and
+//!    `server_supported`, then close. Otherwise send [`Welcome`] and mark the
+//!    cluster Active (keep one session per cluster: the newest wins, close
+//!    the older with [`close_code::REPLACED`]).
+//! 3. Split the socket into a reader and a writer task. The reader answers
+//!    each [`Heartbeat`] with a [`HeartbeatAck`] of the same `seq`, records
+//!    the time, stores each [`ClusterStatus`], and completes requests from
+//!    [`Pending`] on each [`ClientFrame::Response`]. A watchdog marks the
+//!    cluster Offline and closes with [`close_code::HEARTBEAT_TIMEOUT`] after
+//!    [`HEARTBEAT_MISSES`] × `heartbeat_interval_secs` without a heartbeat;
+//!    a closed socket marks it Offline at once.
+//! 4. To send a request: `id = pending.insert(oneshot_sender)`, send
+//!    [`ServerFrame::Request`], await the answer with a timeout (then
+//!    [`Pending::cancel`]). Keep at most `Hello::max_concurrent_requests` in
+//!    flight (kube-manager answers the excess [`ErrorCode::Overloaded`]).
+//!    When the session ends, [`Pending::drain`] and fail every waiter.
+//! 5. Decoding with [`decode_client_frame`]: [`DecodeError::InvalidResponse`]
+//!    fails that one request, [`DecodeError::UnknownFrame`] is ignored, and a
+//!    fatal error ([`DecodeError::is_fatal`]) closes with
+//!    [`close_code::PROTOCOL_ERROR`]. Binary messages are fatal too.
+//! 6. When a token is revoked or rotated, close its live session with
+//!    [`close_code::TOKEN_REVOKED`].
+//!
+//! ```
+//! use lapdev_tunnel_proto::*;
+//!
+//! // Server side of a handshake, without sockets.
+//! let hello = r#"{"type":"hello","supported":[1,1],"kube_manager_version":"0.1.0","max_concurrent_requests":32}"#;
+//! let ClientFrame::Hello(hello) = decode_client_frame(hello).unwrap() else { panic!() };
+//! let version = VersionRange::CURRENT.negotiate(hello.supported).expect("a common version");
+//! let welcome = ServerFrame::Welcome(Welcome {
+//!     version,
+//!     cluster_id: "0190c6f2-7b1e-7000-8000-000000000001".into(),
+//!     cluster_name: "dev".into(),
+//!     heartbeat_interval_secs: 15,
+//!     status_interval_secs: 60,
+//! });
+//! let _text = encode_server_frame(&welcome).unwrap();
+//!
+//! // A request and its answer, matched by id.
+//! let mut pending = Pending::new();
+//! let id = pending.insert("waiter");
+//! let _request = encode_server_frame(&ServerFrame::Request { id, request: Request::Ping }).unwrap();
+//! let answer = format!(r#"{{"type":"response","id":{id},"result":{{"ok":{{"kind":"pong"}}}}}}"#);
+//! let ClientFrame::Response { id, result } = decode_client_frame(&answer).unwrap() else { panic!() };
+//! assert_eq!(pending.complete(id), Some("waiter"));
+//! assert_eq!(result, Ok(Response::Pong));
+//! ```
 
 mod backoff;
 mod codec;
