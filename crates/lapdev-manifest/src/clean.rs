@@ -19,10 +19,15 @@
 //! policies are an explicit choice and are kept).
 //!
 //! ServiceAccounts: `secrets` (legacy token Secrets the cluster generated).
+//! Secrets of type `kubernetes.io/service-account-token`: the `token`,
+//! `ca.crt` and `namespace` values and the `kubernetes.io/service-account.uid`
+//! annotation, which the token controller writes. Copying them would hand a
+//! production ServiceAccount's token to every environment; applied without
+//! them, the target cluster's controller fills in a token of its own.
 //!
 //! Clean is idempotent: `clean(clean(x)) == clean(x)`.
 
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodTemplateSpec, Service};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodTemplateSpec, Secret, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::object::ManifestObject;
@@ -49,7 +54,8 @@ pub fn clean_in_place(object: &mut ManifestObject) {
     match object {
         ManifestObject::Namespace(o) => o.status = None,
         ManifestObject::ServiceAccount(o) => o.secrets = None,
-        ManifestObject::ConfigMap(_) | ManifestObject::Secret(_) => {}
+        ManifestObject::ConfigMap(_) => {}
+        ManifestObject::Secret(o) => clean_secret(o),
         ManifestObject::Service(o) => clean_service(o),
         ManifestObject::Deployment(o) => o.status = None,
         ManifestObject::StatefulSet(o) => {
@@ -97,6 +103,28 @@ fn clean_pod_template(template: &mut PodTemplateSpec) {
 fn clean_claim_template(claim: &mut PersistentVolumeClaim) {
     claim.metadata.creation_timestamp = None;
     claim.status = None;
+}
+
+const SERVICE_ACCOUNT_TOKEN: &str = "kubernetes.io/service-account-token";
+
+fn clean_secret(secret: &mut Secret) {
+    if secret.type_.as_deref() != Some(SERVICE_ACCOUNT_TOKEN) {
+        return;
+    }
+    if let Some(data) = &mut secret.data {
+        for key in ["token", "ca.crt", "namespace"] {
+            data.remove(key);
+        }
+    }
+    if secret.data.as_ref().is_some_and(|d| d.is_empty()) {
+        secret.data = None;
+    }
+    if let Some(annotations) = &mut secret.metadata.annotations {
+        annotations.remove("kubernetes.io/service-account.uid");
+        if annotations.is_empty() {
+            secret.metadata.annotations = None;
+        }
+    }
 }
 
 fn clean_service(service: &mut Service) {

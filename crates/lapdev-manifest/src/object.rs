@@ -258,6 +258,11 @@ impl ManifestObject {
         }
     }
 
+    /// See [`ObjectKind::apply_rank`].
+    pub fn apply_rank(&self) -> u8 {
+        self.kind().apply_rank()
+    }
+
     pub fn is_workload(&self) -> bool {
         self.kind().workload().is_some()
     }
