@@ -7,6 +7,7 @@
 
 mod audit;
 mod auth;
+mod clusters;
 mod error;
 mod organizations;
 mod page;
@@ -14,6 +15,10 @@ mod tokens;
 
 pub use audit::{AuditActor, AuditEvent};
 pub use auth::{ChangePassword, LoginRequest, LoginResponse, Me, User};
+pub use clusters::{
+    Cluster, ClusterCredentials, ClusterStatus, CreateCluster, InstallManifestQuery,
+    MANIFEST_CONTENT_TYPE, TOKEN_PLACEHOLDER, UpdateCluster,
+};
 pub use error::{ErrorBody, ErrorCode};
 pub use organizations::{
     AddMember, AddedMember, CreateOrganization, Member, Organization, OrganizationMembership,
@@ -24,7 +29,8 @@ pub use tokens::{ApiToken, CreateToken, CreatedToken};
 
 // Re-exported so clients of the API need only this crate.
 pub use lapdev_domain::{
-    ApiTokenId, AuditEventId, OrganizationId, OrganizationName, Role, TokenName, UserId, Username,
+    ApiTokenId, AuditEventId, ClusterId, ClusterName, ClusterPermission, ClusterRole,
+    OrganizationId, OrganizationName, Role, TokenName, UserId, Username,
 };
 
 /// Prefix of every REST route.

@@ -9,7 +9,9 @@
 //! - any signed-in user may create an organization (and becomes its admin);
 //! - in an organization, a non-member gets "not found" for everything (its
 //!   existence is not revealed); members may read it and its member list;
-//!   admins may also manage members and read the audit log.
+//!   admins may also manage members and read the audit log;
+//! - clusters: members may list and read them; only admins create, change,
+//!   delete them, rotate or revoke their tokens and get install manifests.
 
 use lapdev_domain::{Role, UserId};
 
@@ -29,6 +31,13 @@ pub(crate) enum Action {
     UpdateMember,
     RemoveMember,
     ReadAudit,
+    ListClusters,
+    ReadCluster,
+    CreateCluster,
+    UpdateCluster,
+    DeleteCluster,
+    ManageClusterToken,
+    GetInstallManifest,
 }
 
 /// What the action is on, with the facts the decision needs.
@@ -67,9 +76,13 @@ pub(crate) fn authorize(caller: UserId, action: Action, object: Object) -> Resul
             }
         }
         (_, Object::Organization { role: None }) => Err(Denied::NotFound("organization")),
-        (ReadOrganization | ListMembers, Object::Organization { role: Some(_) }) => Ok(()),
         (
-            AddMember | UpdateMember | RemoveMember | ReadAudit,
+            ReadOrganization | ListMembers | ListClusters | ReadCluster,
+            Object::Organization { role: Some(_) },
+        ) => Ok(()),
+        (
+            AddMember | UpdateMember | RemoveMember | ReadAudit | CreateCluster | UpdateCluster
+            | DeleteCluster | ManageClusterToken | GetInstallManifest,
             Object::Organization { role: Some(role) },
         ) => match role {
             Role::Admin => Ok(()),
@@ -100,7 +113,12 @@ mod tests {
         let me = UserId::new();
         let org = |role| Object::Organization { role };
         let check = |action, role| authorize(me, action, org(role));
-        for action in [Action::ReadOrganization, Action::ListMembers] {
+        for action in [
+            Action::ReadOrganization,
+            Action::ListMembers,
+            Action::ListClusters,
+            Action::ReadCluster,
+        ] {
             assert_eq!(check(action, None), Err(Denied::NotFound("organization")));
             assert_eq!(check(action, Some(Role::Member)), Ok(()));
             assert_eq!(check(action, Some(Role::Admin)), Ok(()));
@@ -110,6 +128,11 @@ mod tests {
             Action::UpdateMember,
             Action::RemoveMember,
             Action::ReadAudit,
+            Action::CreateCluster,
+            Action::UpdateCluster,
+            Action::DeleteCluster,
+            Action::ManageClusterToken,
+            Action::GetInstallManifest,
         ] {
             assert_eq!(check(action, None), Err(Denied::NotFound("organization")));
             assert!(matches!(

@@ -29,6 +29,31 @@ pub struct ServerConfig {
     /// Log format.
     #[arg(long, env = "LAPDEV_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// PEM certificate chain: serve HTTPS (and WSS for kube-manager) directly.
+    #[arg(
+        long,
+        env = "LAPDEV_TLS_CERT",
+        requires = "tls_key",
+        value_name = "FILE"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "LAPDEV_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "FILE"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds between kube-manager heartbeats; a cluster is Offline after
+    /// 3 intervals without one.
+    #[arg(long, env = "LAPDEV_TUNNEL_HEARTBEAT_SECS", default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECS")]
+    pub tunnel_heartbeat_secs: u64,
+    /// Seconds between kube-manager status reports (version, nodes, capacity).
+    #[arg(long, env = "LAPDEV_TUNNEL_STATUS_SECS", default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=86400), value_name = "SECS")]
+    pub tunnel_status_secs: u64,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -47,6 +72,10 @@ impl std::fmt::Debug for ServerConfig {
                 &self.admin_password.as_ref().map(|_| "<redacted>"),
             )
             .field("log_format", &self.log_format)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("tunnel_heartbeat_secs", &self.tunnel_heartbeat_secs)
+            .field("tunnel_status_secs", &self.tunnel_status_secs)
             .finish()
     }
 }
@@ -63,6 +92,18 @@ impl ServerConfig {
             admin_username: "admin".into(),
             admin_password: None,
             log_format: LogFormat::Text,
+            tls_cert: None,
+            tls_key: None,
+            tunnel_heartbeat_secs: 10,
+            tunnel_status_secs: 60,
+        }
+    }
+
+    /// The tunnel timing this configuration asks for.
+    pub fn tunnel_settings(&self) -> crate::tunnel::TunnelSettings {
+        crate::tunnel::TunnelSettings {
+            heartbeat_interval: std::time::Duration::from_secs(self.tunnel_heartbeat_secs.max(1)),
+            status_interval: std::time::Duration::from_secs(self.tunnel_status_secs.max(1)),
         }
     }
 }
@@ -82,14 +123,21 @@ pub(crate) struct HttpSettings {
     pub(crate) secure_cookies: bool,
     /// `scheme://host[:port]` of the external URL, for the Origin check.
     pub(crate) external_origin: Option<String>,
+    /// The external URL without a trailing slash (it may have a path).
+    pub(crate) external_url: Option<String>,
+    /// The server itself terminates TLS (`--tls-cert`).
+    pub(crate) tls: bool,
 }
 
 impl HttpSettings {
     pub(crate) fn from_config(config: &ServerConfig) -> Result<Self, String> {
+        let tls = config.tls_cert.is_some();
         let Some(url) = config.external_url.as_deref() else {
             return Ok(HttpSettings {
-                secure_cookies: false,
+                secure_cookies: tls,
                 external_origin: None,
+                external_url: None,
+                tls,
             });
         };
         let url = url.trim_end_matches('/');
@@ -105,9 +153,16 @@ impl HttpSettings {
         if host.is_empty() {
             return Err(format!("--external-url {url:?} has no host"));
         }
+        if url.contains(['?', '#', '"', '\\', ' ']) {
+            return Err(format!(
+                "--external-url {url:?} must not contain a query, a fragment, quotes or spaces"
+            ));
+        }
         Ok(HttpSettings {
-            secure_cookies: scheme == "https",
+            secure_cookies: scheme == "https" || tls,
             external_origin: Some(format!("{scheme}://{host}")),
+            external_url: Some(url.to_string()),
+            tls,
         })
     }
 }
@@ -156,5 +211,36 @@ mod tests {
         );
         config.external_url = Some("ftp://x".into());
         assert!(HttpSettings::from_config(&config).is_err());
+    }
+
+    #[test]
+    fn native_tls_makes_cookies_secure() {
+        let mut config = ServerConfig::for_data_dir("/tmp/x");
+        config.tls_cert = Some("/tmp/cert.pem".into());
+        config.tls_key = Some("/tmp/key.pem".into());
+        let s = HttpSettings::from_config(&config).unwrap();
+        assert!(s.secure_cookies && s.tls);
+        config.external_url = Some("http://lapdev.internal:8080".into());
+        assert!(HttpSettings::from_config(&config).unwrap().secure_cookies);
+    }
+
+    #[test]
+    fn tls_flags_come_in_pairs() {
+        let err = Cli::try_parse_from(["lapdev", "--tls-cert", "/tmp/c.pem"]);
+        assert!(err.is_err());
+        let cli = Cli::try_parse_from([
+            "lapdev",
+            "--tls-cert",
+            "/c.pem",
+            "--tls-key",
+            "/k.pem",
+            "--tunnel-heartbeat-secs",
+            "2",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.server.tunnel_settings().offline_after(),
+            std::time::Duration::from_secs(6)
+        );
     }
 }

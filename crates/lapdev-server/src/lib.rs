@@ -13,8 +13,11 @@ mod authz;
 pub mod config;
 mod error;
 mod http;
+mod install;
 mod metrics;
 mod state;
+mod tls;
+pub mod tunnel;
 mod web;
 
 use std::net::SocketAddr;
@@ -69,6 +72,8 @@ pub enum StartError {
     Database(#[source] lapdev_db::DbError),
     #[error("cannot create the first admin")]
     Bootstrap(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
     #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
@@ -100,7 +105,10 @@ impl AppState {
         let dummy_hash = auth::passwords::hash(auth::passwords::generate())
             .await
             .map_err(|e| StartError::Bootstrap(Box::new(e)))?;
-        Ok((AppState::new(db, settings, dummy_hash), initial_admin))
+        Ok((
+            AppState::new(db, settings, dummy_hash, config.tunnel_settings()),
+            initial_admin,
+        ))
     }
 }
 
@@ -146,6 +154,7 @@ async fn bootstrap(
 /// A server serving in the background.
 pub struct RunningServer {
     local_addr: SocketAddr,
+    scheme: &'static str,
     initial_admin: Option<InitialAdmin>,
     state: AppState,
     tasks: TaskTracker,
@@ -167,8 +176,17 @@ const SESSION_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(
 /// Binds `config.listen`, opens the database (migrating it), creates the
 /// first admin on an empty database and serves in the background.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
-    // Bind first: a first start that cannot listen must not create (and so
-    // lose) the generated admin password.
+    // Read the TLS files and bind first: a first start that cannot serve
+    // must not create (and so lose) the generated admin password.
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key).map_err(StartError::Tls)?),
+        (None, None) => None,
+        _ => {
+            return Err(StartError::Config(
+                "--tls-cert and --tls-key go together".into(),
+            ));
+        }
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -180,20 +198,43 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         source,
     })?;
     let (state, initial_admin) = AppState::open(&config).await?;
-    let tasks = TaskTracker::new();
-    let cancel = CancellationToken::new();
+    let tasks = state.tasks().clone();
+    let cancel = state.shutdown().clone();
 
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let stop = cancel.clone();
-    tasks.spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(stop.clone().cancelled_owned())
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "the HTTP server failed");
-            stop.cancel();
+    match tls {
+        None => {
+            tasks.spawn(async move {
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(stop.clone().cancelled_owned())
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the HTTP server failed");
+                    stop.cancel();
+                }
+            });
         }
-    });
+        Some(tls) => {
+            use axum::serve::ListenerExt;
+            let listener = tls::TlsListener::spawn(listener, tls, &tasks, stop.clone())
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?
+                // `tap_io` gives the connect info (the client address).
+                .tap_io(|_| {});
+            tasks.spawn(async move {
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(stop.clone().cancelled_owned())
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the HTTPS server failed");
+                    stop.cancel();
+                }
+            });
+        }
+    }
 
     let sweeper_state = state.clone();
     let stop = cancel.clone();
@@ -210,10 +251,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
             }
         }
     });
-    tasks.close();
-    tracing::info!(addr = %local_addr, "listening");
+    let scheme = if config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(addr = %local_addr, scheme, "listening");
     Ok(RunningServer {
         local_addr,
+        scheme,
         initial_admin,
         state,
         tasks,
@@ -226,9 +272,9 @@ impl RunningServer {
         self.local_addr
     }
 
-    /// `http://ADDR:PORT`.
+    /// `http://ADDR:PORT` (`https://` with native TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.local_addr)
+        format!("{}://{}", self.scheme, self.local_addr)
     }
 
     /// Set only on the first start: the generated or given credentials.
@@ -241,9 +287,11 @@ impl RunningServer {
         &self.state
     }
 
-    /// Stops accepting, lets in-flight requests finish, closes the database.
+    /// Stops accepting, lets in-flight requests finish, closes tunnels
+    /// (close code 1001, "going away"), closes the database.
     pub async fn shutdown(self) {
         self.cancel.cancel();
+        self.tasks.close();
         self.tasks.wait().await;
         self.state.db().close().await;
         tracing::info!("stopped");

@@ -7,6 +7,9 @@ use lapdev_db::Db;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::HttpSettings;
 use crate::metrics::Metrics;
+use crate::tunnel::{TunnelRegistry, TunnelSettings};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Cheap to clone; handed to [`crate::router`].
 #[derive(Clone)]
@@ -22,10 +25,21 @@ struct Inner {
     /// An argon2 hash of a random password, verified against when the user
     /// does not exist, so timing does not reveal which usernames exist.
     dummy_hash: String,
+    tunnels: TunnelRegistry,
+    tunnel_settings: TunnelSettings,
+    /// Owns every long-lived task (server, sweeper, tunnel sessions).
+    tasks: TaskTracker,
+    /// Cancelled on shutdown.
+    shutdown: CancellationToken,
 }
 
 impl AppState {
-    pub(crate) fn new(db: Db, settings: HttpSettings, dummy_hash: String) -> Self {
+    pub(crate) fn new(
+        db: Db,
+        settings: HttpSettings,
+        dummy_hash: String,
+        tunnel_settings: TunnelSettings,
+    ) -> Self {
         AppState {
             inner: Arc::new(Inner {
                 db,
@@ -33,8 +47,29 @@ impl AppState {
                 metrics: Metrics::new(),
                 login_limiter: LoginLimiter::default(),
                 dummy_hash,
+                tunnels: TunnelRegistry::default(),
+                tunnel_settings,
+                tasks: TaskTracker::new(),
+                shutdown: CancellationToken::new(),
             }),
         }
+    }
+
+    /// The live kube-manager tunnels: how the server talks to clusters.
+    pub fn tunnels(&self) -> &TunnelRegistry {
+        &self.inner.tunnels
+    }
+
+    pub(crate) fn tunnel_settings(&self) -> &TunnelSettings {
+        &self.inner.tunnel_settings
+    }
+
+    pub(crate) fn tasks(&self) -> &TaskTracker {
+        &self.inner.tasks
+    }
+
+    pub(crate) fn shutdown(&self) -> &CancellationToken {
+        &self.inner.shutdown
     }
 
     pub fn db(&self) -> &Db {

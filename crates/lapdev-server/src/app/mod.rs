@@ -3,6 +3,7 @@
 //! datastore. No HTTP types here.
 
 pub(crate) mod audit;
+pub(crate) mod clusters;
 pub(crate) mod members;
 pub(crate) mod organizations;
 pub(crate) mod tokens;

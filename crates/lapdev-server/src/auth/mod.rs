@@ -7,6 +7,7 @@
 //! handle that yourself); [`login_with_password`], [`logout`],
 //! [`csrf_token`], [`verify_csrf`] and [`verify_origin`] do the rest.
 
+pub(crate) mod cluster_tokens;
 pub(crate) mod passwords;
 pub(crate) mod random;
 pub(crate) mod rate_limit;

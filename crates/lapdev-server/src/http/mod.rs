@@ -4,8 +4,10 @@
 
 mod audit;
 mod auth;
+mod clusters;
 pub(crate) mod extract;
 mod health;
+mod install;
 mod me;
 mod members;
 mod organizations;
@@ -22,7 +24,7 @@ use axum::{Json, Router};
 use tower_http::sensitive_headers::{
     SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer,
 };
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
@@ -94,6 +96,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
         .routes(routes!(tokens::revoke_current))
+        .routes(routes!(clusters::list, clusters::create))
+        .routes(routes!(clusters::get, clusters::update, clusters::delete))
+        .routes(routes!(clusters::rotate_token, clusters::revoke_token))
+        .routes(routes!(clusters::install_manifest))
 }
 
 /// The OpenAPI document of the REST API (served at `/api/v1/openapi.json`).
@@ -108,6 +114,16 @@ async fn api_fallback(uri: Uri) -> ApiError {
     )
 }
 
+/// The request span: method and path, never the query string.
+fn path_only_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        version = ?req.version(),
+    )
+}
+
 pub(crate) fn router(state: AppState) -> Router {
     let (api, doc) = api_routes().split_for_parts();
     let doc = Arc::new(doc);
@@ -119,12 +135,17 @@ pub(crate) fn router(state: AppState) -> Router {
                 async move { Json(doc.as_ref().clone()) }
             }),
         )
+        .route(
+            lapdev_tunnel_proto::TUNNEL_PATH,
+            get(crate::tunnel::endpoint::tunnel),
+        )
         .route("/api/v1/{*rest}", axum::routing::any(api_fallback));
     Router::new()
         .merge(api)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route(install::INSTALL_PATH, get(install::manifest))
         .merge(crate::web::router())
         // Per matched route (so the label is the route template, not the URI).
         .route_layer(axum::middleware::from_fn_with_state(
@@ -134,10 +155,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(lapdev_api::MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(timeout))
         .layer(SetSensitiveResponseHeadersLayer::new([SET_COOKIE]))
-        // Spans name method, path and status; never headers or bodies.
+        // Spans name method, path and status; never headers, bodies or the
+        // query string (the install manifest URL carries a cluster token).
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new())
+                .make_span_with(path_only_span)
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetSensitiveRequestHeadersLayer::new([

@@ -43,6 +43,39 @@ const TABLE: &[(&str, &str, [u16; 4])] = &[
     ("GET", "/api/v1/tokens", [401, 200, 200, 200]),
     ("POST", "/api/v1/tokens", [401, 201, 201, 201]),
     ("DELETE", "/api/v1/tokens/{id}", [401, 404, 404, 204]),
+    ("GET", "/api/v1/orgs/{org}/clusters", [401, 404, 200, 200]),
+    ("POST", "/api/v1/orgs/{org}/clusters", [401, 404, 403, 201]),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/clusters/{cluster}",
+        [401, 404, 200, 200],
+    ),
+    (
+        "PATCH",
+        "/api/v1/orgs/{org}/clusters/{cluster}",
+        [401, 404, 403, 200],
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/clusters/{cluster}/token",
+        [401, 404, 403, 200],
+    ),
+    (
+        "DELETE",
+        "/api/v1/orgs/{org}/clusters/{cluster}/token",
+        [401, 404, 403, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/clusters/{cluster}/install-manifest",
+        [401, 404, 403, 200],
+    ),
+    // Deletes the fixture's cluster: after every other cluster row.
+    (
+        "DELETE",
+        "/api/v1/orgs/{org}/clusters/{cluster}",
+        [401, 404, 403, 204],
+    ),
     // Revokes the caller's own token: keep this row LAST.
     ("DELETE", "/api/v1/tokens/current", [401, 204, 204, 204]),
 ];
@@ -84,6 +117,23 @@ async fn fixture() -> Fixture {
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let admin_token_id = b["token_info"]["id"].as_str().unwrap().to_string();
+    let (s, b) = t
+        .post(
+            "/api/v1/orgs/default/clusters",
+            &t.admin_token,
+            json!({"name": "walk"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // The other organization has a cluster of the same name: still 404.
+    let (s, b) = t
+        .post(
+            "/api/v1/orgs/evil/clusters",
+            &other_token,
+            json!({"name": "walk"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
     Fixture {
         t,
         member_token,
@@ -118,7 +168,12 @@ fn body_for(method: &str, path: &str, who: Who, n: usize) -> Option<Value> {
         ("POST", "/api/v1/orgs/{org}/members") => {
             Some(json!({"username": format!("new-{tag}-{n}"), "role": "member"}))
         }
+        ("PATCH", "/api/v1/orgs/{org}/clusters/{cluster}") => {
+            Some(json!({"permissions": ["personal"]}))
+        }
         ("PATCH", _) => Some(json!({"role": "member"})),
+        ("POST", "/api/v1/orgs/{org}/clusters") => Some(json!({"name": format!("new-{tag}-{n}")})),
+        ("POST", "/api/v1/orgs/{org}/clusters/{cluster}/token") => None,
         ("POST", "/api/v1/tokens") => Some(json!({"name": format!("{tag} {n}")})),
         ("GET" | "DELETE", _) => None,
         other => panic!("no request body defined for {other:?}"),
@@ -171,7 +226,8 @@ async fn every_endpoint_as_every_caller() {
             let path = template
                 .replace("{org}", "default")
                 .replace("{user_id}", &f.target_user)
-                .replace("{id}", &f.admin_token_id);
+                .replace("{id}", &f.admin_token_id)
+                .replace("{cluster}", "walk");
             let token = match who {
                 Who::Anonymous => None,
                 Who::OtherOrg => Some(f.other_token.as_str()),

@@ -5,6 +5,8 @@ mod api;
 mod authz;
 mod bad_input;
 mod browser;
+mod clusters;
+mod install_manifest;
 mod lifecycle;
 mod logs;
 mod openapi;
