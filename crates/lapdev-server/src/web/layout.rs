@@ -40,7 +40,7 @@ pub(crate) struct Shell {
     pub(crate) is_admin: bool,
     pub(crate) orgs: Vec<OrgLink>,
     /// Which navigation item is active: `clusters`, `catalogs`,
-    /// `environments`, `members`, `tokens` or `settings`.
+    /// `environments`, `members`, `audit`, `tokens` or `settings`.
     pub(crate) nav: &'static str,
     pub(crate) flash: Option<String>,
     pub(crate) error: Option<String>,
@@ -69,7 +69,7 @@ impl Shell {
                 .map(|m| (m.organization.name.to_string(), m.role)),
         };
         let section = match nav {
-            "catalogs" | "environments" | "members" => nav,
+            "catalogs" | "environments" | "members" | "audit" => nav,
             _ => "clusters",
         };
         let orgs = me

@@ -9,6 +9,7 @@
 //! added without being tested.
 
 mod assets;
+mod audit;
 mod forms;
 mod layout;
 mod login;
@@ -40,6 +41,7 @@ enum Handler {
     AddMember,
     SetRole,
     RemoveMember,
+    Audit,
     Tokens,
     CreateToken,
     RevokeToken,
@@ -86,6 +88,7 @@ pub const WEB_ROUTES: &[WebRoute] = &[
         "/orgs/{org}/members/{user_id}/remove",
         Handler::RemoveMember,
     ),
+    route("GET", "/orgs/{org}/audit", Handler::Audit),
     route("GET", "/settings/tokens", Handler::Tokens),
     route("POST", "/settings/tokens", Handler::CreateToken),
     route("POST", "/settings/tokens/{id}/revoke", Handler::RevokeToken),
@@ -113,6 +116,7 @@ fn method_router(r: &WebRoute) -> MethodRouter<AppState> {
         Handler::AddMember => on(method, members::add),
         Handler::SetRole => on(method, members::set_role),
         Handler::RemoveMember => on(method, members::remove),
+        Handler::Audit => on(method, audit::page),
         Handler::Tokens => on(method, tokens::page),
         Handler::CreateToken => on(method, tokens::create),
         Handler::RevokeToken => on(method, tokens::revoke),

@@ -250,6 +250,25 @@ async fn sign_in_add_a_member_change_its_role_sign_out() {
     let shot = screenshot(&c, "dashboard-members.png").await;
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000, "{shot:?}");
 
+    // The audit log shows what the dashboard just did.
+    wait_for(&c, "nav a[href='/orgs/default/audit']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let log = text_of(&c, "#audit tbody").await;
+    assert!(
+        log.contains("member.set_role") && log.contains("member.add"),
+        "{log}"
+    );
+    screenshot(&c, "dashboard-audit.png").await;
+    wait_for(&c, "nav a[href='/orgs/default/members']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#add-member").await;
+
     // Switch organization: same section, other organization.
     wait_for(&c, ".org-menu summary")
         .await

@@ -90,6 +90,11 @@ const TABLE: &[(&str, &str, [&str; 4])] = &[
     ),
     (
         "GET",
+        "/orgs/{org}/audit",
+        ["303 /login", "404", "403", "200"],
+    ),
+    (
+        "GET",
         "/settings/tokens",
         ["303 /login", "200", "200", "200"],
     ),
@@ -635,6 +640,14 @@ async fn app_errors_are_readable_pages_and_changes_are_audited() {
         .collect();
     assert!(actions.contains(&"member.add"), "{actions:?}");
     assert!(actions.contains(&"token.create"), "{actions:?}");
+    let page = w.get("/orgs/default/audit", Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("<code>member.add</code>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("role: member"), "{}", page.body);
 }
 
 #[tokio::test]
