@@ -11,7 +11,9 @@
 //!   kept, so in-namespace short Service names (`http://db:5432`, `db.`) keep
 //!   working. Strings are never rewritten: an env value or ConfigMap with a
 //!   fully qualified name (`db.shop.svc.cluster.local`) still points at the
-//!   source namespace; the plan reports each such env value as a warning;
+//!   source namespace; the plan warns about each such env value, ConfigMap
+//!   value and ExternalName (the value itself is not repeated: it could be
+//!   a secret-bearing URL);
 //! * labels `lapdev.io/managed: "true"`, `lapdev.io/environment: <env id>`,
 //!   `lapdev.io/catalog: <catalog id>`, and annotations with the two display
 //!   names and `lapdev.io/origin: Kind/source-namespace/name`. Pod templates
@@ -237,6 +239,7 @@ pub fn build_environment(
     let mut objects = vec![namespace_object(spec)];
     for original in catalog {
         let origin = original.object_ref();
+        warn_fqdn(original, &source_namespaces, &mut warnings);
         let mut object = clean(original.clone());
         if let ManifestObject::Secret(secret) = &mut object
             && let Err(keys) = fill_redacted(secret, &spec.secret_values)
@@ -270,7 +273,6 @@ pub fn build_environment(
             labels.insert(keys::ENVIRONMENT.into(), spec.environment.id.clone());
             if let Some(pod) = &mut template.spec {
                 rewrite_affinity_namespaces(pod, &source_namespaces, spec.namespace.as_str());
-                warn_fqdn_env(pod, &origin, &source_namespaces, &mut warnings);
             }
             extension.extend_pod_template(&origin, template);
         }
@@ -385,28 +387,45 @@ fn rewrite_affinity_namespaces(pod: &mut PodSpec, sources: &BTreeSet<String>, ta
     }
 }
 
-fn warn_fqdn_env(
-    pod: &PodSpec,
-    origin: &ObjectRef,
-    sources: &BTreeSet<String>,
-    warnings: &mut BTreeSet<String>,
-) {
-    let containers = pod.containers.iter().map(|c| (&c.name, &c.env));
-    let init = pod
-        .init_containers
-        .iter()
-        .flatten()
-        .map(|c| (&c.name, &c.env));
-    for (container, env) in containers.chain(init) {
-        for var in env.iter().flatten() {
-            let Some(value) = &var.value else { continue };
-            for ns in sources {
-                if value.contains(&format!(".{ns}.svc")) {
-                    warnings.insert(format!(
-                        "{origin}: env {} of container {container} names the source namespace {ns:?} in a DNS name ({value}); it still points there, not at this environment. Use the short Service name instead.",
-                        var.name
-                    ));
+/// Strings that name a source namespace in a cluster DNS name, with where
+/// they were found: env values, ConfigMap values, ExternalName targets.
+fn warn_fqdn(object: &ManifestObject, sources: &BTreeSet<String>, warnings: &mut BTreeSet<String>) {
+    let mut strings: Vec<(String, &str)> = Vec::new();
+    if let Some(pod) = object.pod_template().and_then(|t| t.spec.as_ref()) {
+        let containers = pod.containers.iter().map(|c| (&c.name, &c.env));
+        let init = pod
+            .init_containers
+            .iter()
+            .flatten()
+            .map(|c| (&c.name, &c.env));
+        for (container, env) in containers.chain(init) {
+            for var in env.iter().flatten() {
+                if let Some(value) = &var.value {
+                    strings.push((format!("env {} of container {container}", var.name), value));
                 }
+            }
+        }
+    }
+    match object {
+        ManifestObject::ConfigMap(cm) => {
+            for (key, value) in cm.data.iter().flatten() {
+                strings.push((format!("key {key}"), value));
+            }
+        }
+        ManifestObject::Service(svc) => {
+            if let Some(name) = svc.spec.as_ref().and_then(|s| s.external_name.as_deref()) {
+                strings.push(("spec.externalName".to_string(), name));
+            }
+        }
+        _ => {}
+    }
+    let origin = object.object_ref();
+    for (location, value) in strings {
+        for ns in sources {
+            if value.contains(&format!(".{ns}.svc")) {
+                warnings.insert(format!(
+                    "{origin}: {location} names the source namespace {ns:?} in a cluster DNS name; it still points there, not at this environment (use the short Service name)"
+                ));
             }
         }
     }

@@ -6,6 +6,7 @@
 //! to code generic over k8s-openapi's [`Resource`] and [`Metadata`] traits:
 //! there is one implementation of "get the metadata", not eight.
 
+use std::any::TypeId;
 use std::fmt;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
@@ -13,7 +14,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, Namespace, PodTemplateSpec, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::{Metadata, Resource};
+use k8s_openapi::{Metadata, NamespaceResourceScope, Resource};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -71,21 +72,25 @@ impl ObjectKind {
         ObjectKind::DaemonSet,
     ];
 
+    /// What the API server knows about this kind, read from k8s-openapi's
+    /// [`Resource`] constants: enough for one generic dynamic-API code path
+    /// in kube-manager.
+    pub fn info(self) -> KindInfo {
+        match self {
+            ObjectKind::Namespace => KindInfo::of::<Namespace>(),
+            ObjectKind::ServiceAccount => KindInfo::of::<ServiceAccount>(),
+            ObjectKind::ConfigMap => KindInfo::of::<ConfigMap>(),
+            ObjectKind::Secret => KindInfo::of::<Secret>(),
+            ObjectKind::Service => KindInfo::of::<Service>(),
+            ObjectKind::Deployment => KindInfo::of::<Deployment>(),
+            ObjectKind::StatefulSet => KindInfo::of::<StatefulSet>(),
+            ObjectKind::DaemonSet => KindInfo::of::<DaemonSet>(),
+        }
+    }
+
     /// The Kubernetes `kind` string.
     pub fn as_str(self) -> &'static str {
-        fn k<K: Resource>() -> &'static str {
-            K::KIND
-        }
-        match self {
-            ObjectKind::Namespace => k::<Namespace>(),
-            ObjectKind::ServiceAccount => k::<ServiceAccount>(),
-            ObjectKind::ConfigMap => k::<ConfigMap>(),
-            ObjectKind::Secret => k::<Secret>(),
-            ObjectKind::Service => k::<Service>(),
-            ObjectKind::Deployment => k::<Deployment>(),
-            ObjectKind::StatefulSet => k::<StatefulSet>(),
-            ObjectKind::DaemonSet => k::<DaemonSet>(),
-        }
+        self.info().kind
     }
 
     /// Apply order: the namespace first, then what pods mount or run as
@@ -114,6 +119,37 @@ impl ObjectKind {
 impl fmt::Display for ObjectKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The API coordinates of an [`ObjectKind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindInfo {
+    /// `apps/v1`, `v1`.
+    pub api_version: &'static str,
+    /// `apps`, or `""` for the core group.
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    /// The plural in URLs: `deployments`.
+    pub plural: &'static str,
+    /// `false` for cluster-scoped kinds (Namespace).
+    pub namespaced: bool,
+}
+
+impl KindInfo {
+    fn of<K: Resource>() -> Self
+    where
+        K::Scope: 'static,
+    {
+        KindInfo {
+            api_version: K::API_VERSION,
+            group: K::GROUP,
+            version: K::VERSION,
+            kind: K::KIND,
+            plural: K::URL_PATH_SEGMENT,
+            namespaced: TypeId::of::<K::Scope>() == TypeId::of::<NamespaceResourceScope>(),
+        }
     }
 }
 
@@ -284,7 +320,7 @@ impl ManifestObject {
         };
         let Some(object_kind) = ObjectKind::ALL
             .into_iter()
-            .find(|k| k.as_str() == kind && api_version_of(*k) == api_version)
+            .find(|k| k.info().kind == kind && k.info().api_version == api_version)
         else {
             return Err(ObjectError::Unsupported {
                 api_version: api_version.to_string(),
@@ -310,22 +346,6 @@ impl ManifestObject {
             ObjectKind::StatefulSet => parse(value, object_kind, ManifestObject::StatefulSet),
             ObjectKind::DaemonSet => parse(value, object_kind, ManifestObject::DaemonSet),
         }
-    }
-}
-
-fn api_version_of(kind: ObjectKind) -> &'static str {
-    fn v<K: Resource>() -> &'static str {
-        K::API_VERSION
-    }
-    match kind {
-        ObjectKind::Namespace => v::<Namespace>(),
-        ObjectKind::ServiceAccount => v::<ServiceAccount>(),
-        ObjectKind::ConfigMap => v::<ConfigMap>(),
-        ObjectKind::Secret => v::<Secret>(),
-        ObjectKind::Service => v::<Service>(),
-        ObjectKind::Deployment => v::<Deployment>(),
-        ObjectKind::StatefulSet => v::<StatefulSet>(),
-        ObjectKind::DaemonSet => v::<DaemonSet>(),
     }
 }
 

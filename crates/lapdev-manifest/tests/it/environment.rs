@@ -253,6 +253,7 @@ fn plan_is_deterministic_and_starts_with_the_namespace() {
             "Secret/lapdev-a/db-credentials",
             "Secret/lapdev-a/registry-credentials",
             "Service/lapdev-a/api",
+            "Service/lapdev-a/payments",
             "Deployment/lapdev-a/api",
         ]
     "#]]
@@ -302,4 +303,45 @@ fn extension_point_sees_every_workload() {
             "lapdev-sidecar:test-for-log-agent"
         ]
     );
+}
+
+#[test]
+fn fqdn_warnings() {
+    let objects = parse_yaml(
+        r#"
+apiVersion: v1
+kind: Service
+metadata: {name: db-alias, namespace: shop}
+spec: {type: ExternalName, externalName: db.shop.svc.cluster.local}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: partner, namespace: shop}
+spec: {type: ExternalName, externalName: api.partner.example.com}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: shop}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      initContainers: [{name: wait, image: busybox, env: [{name: DB, value: "db.shop.svc:5432"}]}]
+      containers: [{name: agent, image: agent, env: [{name: OTHER, value: "x.billing.svc"}, {name: SHORT, value: "db:5432"}]}]
+"#,
+    );
+    let plan = build_environment(
+        &objects,
+        &spec(EnvironmentKind::Shared, "lapdev-a"),
+        &NoExtension,
+    )
+    .unwrap();
+    expect![[r#"
+        [
+            "DaemonSet/shop/agent: env DB of container wait names the source namespace \"shop\" in a cluster DNS name; it still points there, not at this environment (use the short Service name)",
+            "Service/shop/db-alias: spec.externalName names the source namespace \"shop\" in a cluster DNS name; it still points there, not at this environment (use the short Service name)",
+        ]
+    "#]]
+    .assert_debug_eq(&plan.warnings);
 }

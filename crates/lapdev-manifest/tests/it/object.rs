@@ -140,3 +140,28 @@ fn object_ref_serializes_plainly() {
     expect![[r#"{"kind":"Namespace","name":"lapdev-a"}"#]]
         .assert_eq(&serde_json::to_string(&ns).unwrap());
 }
+
+#[test]
+fn kind_info_for_the_dynamic_api() {
+    let table: Vec<String> = ObjectKind::ALL
+        .iter()
+        .map(|k| {
+            let i = k.info();
+            format!(
+                "{} {} group={:?} version={} plural={} namespaced={}",
+                i.kind, i.api_version, i.group, i.version, i.plural, i.namespaced
+            )
+        })
+        .collect();
+    expect![[r#"
+        Namespace v1 group="" version=v1 plural=namespaces namespaced=false
+        ServiceAccount v1 group="" version=v1 plural=serviceaccounts namespaced=true
+        ConfigMap v1 group="" version=v1 plural=configmaps namespaced=true
+        Secret v1 group="" version=v1 plural=secrets namespaced=true
+        Service v1 group="" version=v1 plural=services namespaced=true
+        Deployment apps/v1 group="apps" version=v1 plural=deployments namespaced=true
+        StatefulSet apps/v1 group="apps" version=v1 plural=statefulsets namespaced=true
+        DaemonSet apps/v1 group="apps" version=v1 plural=daemonsets namespaced=true
+    "#]]
+    .assert_eq(&(table.join("\n") + "\n"));
+}
