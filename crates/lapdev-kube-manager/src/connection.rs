@@ -26,6 +26,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::config::{AUTH_BACKOFF_FACTOR, Config};
 use crate::dispatch::Dispatcher;
@@ -161,6 +162,11 @@ pub async fn run(
         };
         tracing::info!(
             delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            failures_in_a_row = if error.needs_long_backoff() {
+                long_backoff.attempt()
+            } else {
+                backoff.attempt()
+            },
             "reconnecting after a delay"
         );
         tokio::select! {
@@ -200,7 +206,11 @@ async fn session(ctx: &Context, shutdown: &CancellationToken) -> SessionEnd {
         protocol_version = welcome.version,
         "connected to the Lapdev server"
     );
-    Session::new(ctx, welcome, shutdown).run(ws).await
+    let span = tracing::info_span!("session", cluster_id = %welcome.cluster_id);
+    Session::new(ctx, welcome, shutdown)
+        .run(ws)
+        .instrument(span)
+        .await
 }
 
 /// Connects, upgrades and completes the handshake.
@@ -359,7 +369,7 @@ impl<'a> Session<'a> {
         let (out, out_rx) = mpsc::channel::<Outgoing>(256);
         let mut writer = self
             .tracker
-            .spawn(write_loop(sink, out_rx, self.cancel.clone()));
+            .spawn(write_loop(sink, out_rx, self.cancel.clone()).in_current_span());
 
         let mut heartbeat = tokio::time::interval_at(
             Instant::now() + self.heartbeat_interval,
@@ -484,6 +494,7 @@ impl<'a> Session<'a> {
                 let dispatcher = self.ctx.dispatcher.clone();
                 let out = out.clone();
                 let cancel = self.cancel.clone();
+                let span = tracing::debug_span!("request", request_id = %id, kind);
                 self.tracker.spawn(async move {
                     let _permit = permit;
                     let result = tokio::select! {
@@ -494,7 +505,7 @@ impl<'a> Session<'a> {
                         tracing::warn!(request_id = %id, kind, code = ?e.code, error = %e, "request failed");
                     }
                     let _ = out.send(Outgoing::Frame(ClientFrame::Response { id, result })).await;
-                });
+                }.instrument(span));
             }
             ServerFrame::HeartbeatAck(ack) => {
                 tracing::trace!(seq = ack.seq, "heartbeat acknowledged");
@@ -536,7 +547,7 @@ impl<'a> Session<'a> {
                 Err(e) => tracing::warn!(error = %e, "cannot collect the cluster status"),
             }
             running.store(false, Ordering::Release);
-        });
+        }.in_current_span());
     }
 }
 
