@@ -2,7 +2,7 @@
 //! the one call kube-manager makes when a catalog is created or refreshed.
 //!
 //! A refresh is `build_catalog` on the source's current objects followed by
-//! [`crate::diff`] against the stored snapshot; both sides went through the
+//! [`diff()`](crate::diff()) against the stored snapshot; both sides went through the
 //! same policy, so a redacted value never shows up as a change.
 
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! Per-object, per-field differences between two sets of objects: what a
 //! catalog refresh or a production sync would change.
 //!
-//! Both sides are [cleaned](crate::clean) first, so cluster bookkeeping never
+//! Both sides are [cleaned](mod@crate::clean) first, so cluster bookkeeping never
 //! shows up as a change. Objects are matched by [`ObjectRef`] and listed in
 //! apply order; fields are JSON pointers (RFC 6901: `~` is `~0`, `/` is `~1`,
 //! so `metadata.annotations["a/b"]` is `/metadata/annotations/a~1b`), listed

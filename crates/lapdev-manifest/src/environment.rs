@@ -4,7 +4,7 @@
 //!
 //! What it does to every object:
 //!
-//! * [cleans](crate::clean) it (idempotent; catalogs are stored clean);
+//! * [cleans](mod@crate::clean) it (idempotent; catalogs are stored clean);
 //! * **namespace rewrite**: `metadata.namespace` becomes the target
 //!   namespace, and so does a source namespace named in a pod (anti-)affinity
 //!   term's `namespaces` (it meant "pods of my own namespace"). Names are

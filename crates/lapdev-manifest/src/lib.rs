@@ -5,12 +5,12 @@
 //!
 //! * [`object`]: [`ManifestObject`], the closed set of kinds Lapdev copies, with
 //!   one generic way to reach metadata and JSON conversion for the wire.
-//! * [`clean`]: strip what the source cluster wrote (uid, status, cluster IPs, …).
+//! * [`clean`](mod@clean): strip what the source cluster wrote (uid, status, cluster IPs, …).
 //! * [`references`]: what a workload needs (ConfigMaps, Secrets, its
 //!   ServiceAccount, matching Services) and what is missing.
 //! * [`secrets`]: the catalog's Secret policy (copy, redact, exclude).
 //! * [`catalog`]: resolve + clean + policy in one call: what a catalog stores.
-//! * [`diff`]: per-object, per-field differences between two object sets.
+//! * [`diff`](mod@diff): per-object, per-field differences between two object sets.
 //! * [`environment`]: the objects an environment applies, in apply order.
 //!
 //! No I/O happens here: `lapdev-kube-manager` reads and applies, this crate

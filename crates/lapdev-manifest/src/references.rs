@@ -13,7 +13,7 @@
 //!
 //! ServiceAccounts: the ServiceAccount object is copied (so pods keep running
 //! under a named identity and its `imagePullSecrets` keep working) without
-//! its legacy token `secrets` (see [`crate::clean`]); RBAC bindings are
+//! its legacy token `secrets` (see [`crate::clean`](mod@crate::clean)); RBAC bindings are
 //! never copied. Copying a production Role or RoleBinding would hand every
 //! developer's environment the permissions production has, and a
 //! ClusterRoleBinding is outside any namespace Lapdev manages. A workload that
@@ -407,7 +407,7 @@ pub struct WorkloadDependencies {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resolution {
     /// The workloads and every object they depend on, each once, in apply
-    /// order. Not cleaned: run [`crate::clean`] before storing.
+    /// order. Not cleaned: run [`crate::clean()`] (or use [`crate::build_catalog`]) before storing.
     pub objects: Vec<ManifestObject>,
     /// Per workload, in the order given.
     pub dependencies: Vec<WorkloadDependencies>,
