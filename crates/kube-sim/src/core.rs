@@ -9,10 +9,10 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use crate::error::ApiResult;
+use crate::failures::Failures;
 use crate::ops::{self, Sub, WriteCtx};
 use crate::registry::ResourceId;
 use crate::request_log::RequestLog;
-use crate::simulator::Failures;
 use crate::store::{State, StoreEvent};
 
 /// Tunables of the API server part.

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::core::Core;
 use crate::error::{ApiError, ApiResult};
+use crate::failures::{Failure, WorkloadRef};
 use crate::handler::ResBody;
-use crate::simulator::{Failure, WorkloadRef};
 
 fn ok(v: &Value) -> Response<ResBody> {
     Response::builder()

@@ -24,6 +24,7 @@ mod defaults;
 mod delete;
 mod discovery;
 mod error;
+mod failures;
 mod handler;
 mod meta;
 mod ops;
@@ -50,11 +51,12 @@ use tokio_util::task::TaskTracker;
 pub use crate::client::SimService;
 pub use crate::core::CoreConfig;
 pub use crate::error::{ApiError, Cause};
+pub use crate::failures::{Failure, WorkloadRef};
 pub use crate::handler::ResBody;
 pub use crate::request_log::{RequestLog, RequestRecord};
 pub use crate::seed::{SAMPLE_SEED, SeedError, parse_documents};
 pub use crate::serve::{DEFAULT_TOKEN, ServingHandle};
-pub use crate::simulator::{FAIL_ANNOTATION, Failure, SimulatorConfig, WorkloadRef};
+pub use crate::simulator::{FAIL_ANNOTATION, SimulatorConfig};
 
 /// Errors of the library API.
 #[derive(Debug, thiserror::Error)]

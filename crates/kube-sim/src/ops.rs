@@ -463,6 +463,23 @@ pub(crate) fn update(
             "the name of the object ({body_name}) does not match the name on the URL ({name})"
         )));
     }
+    if let Some(uid) = new
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+        && uid != meta::uid(&old)
+    {
+        return Err(ApiError::Conflict {
+            resource: def.group_resource(),
+            name: name.into(),
+            message: format!(
+                "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                def.group_resource(),
+                meta::uid(&old)
+            ),
+            causes: vec![],
+        });
+    }
     if let Some(rv) = meta::resource_version(&new)
         && Some(rv) != meta::resource_version(&old)
     {
@@ -627,10 +644,13 @@ pub(crate) fn patch(
             )));
         }
         let writer = w.writer(def, sub);
-        let mut applied = body.clone();
-        if let Some(m) = applied.get_mut("metadata").and_then(Value::as_object_mut) {
-            m.remove("managedFields");
+        if body
+            .pointer("/metadata/managedFields")
+            .is_some_and(|m| !m.is_null())
+        {
+            return Err(ApiError::bad("metadata.managedFields must be nil"));
         }
+        let applied = body.clone();
         let merged = apply::server_side_apply(current.as_deref(), &applied, &writer, w.force)
             .map_err(|e| match e {
                 ApiError::Conflict {

@@ -190,3 +190,64 @@ async fn apply_status() {
     assert_eq!(out.status.unwrap().replicas, Some(3));
     assert_eq!(out.spec.unwrap().replicas, Some(1));
 }
+
+/// Copy bugs caught at the edge (API Concepts › "Server-side apply" and
+/// optimistic concurrency): an applied object carrying managedFields is 400;
+/// one carrying another object's resourceVersion or uid is 409.
+#[tokio::test]
+async fn copied_metadata_is_rejected() {
+    let e = env().await;
+    let api: Api<ConfigMap> = e.api();
+    let src = api
+        .patch(
+            "src",
+            &PatchParams::apply("copier"),
+            &Patch::Apply(cm_apply("src", json!({"k": "v"}))),
+        )
+        .await
+        .unwrap();
+    let mut copy = serde_json::to_value(&src).unwrap();
+    copy["metadata"]["name"] = json!("dst");
+    let (code, _, msg) = status(
+        api.patch(
+            "dst",
+            &PatchParams::apply("copier"),
+            &Patch::Apply(copy.clone()),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(code, 400, "{msg}");
+    copy["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("managedFields");
+    api.patch(
+        "dst",
+        &PatchParams::apply("copier"),
+        &Patch::Apply(cm_apply("dst", json!({}))),
+    )
+    .await
+    .unwrap();
+    // The source's resourceVersion is a failed precondition on the copy.
+    copy["metadata"]["resourceVersion"] = json!("1");
+    let (code, _, _) = status(
+        api.patch(
+            "dst",
+            &PatchParams::apply("copier"),
+            &Patch::Apply(copy.clone()),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(code, 409);
+    // So is the source's uid on a replace.
+    let mut dst = api.get("dst").await.unwrap();
+    dst.metadata.uid = src.metadata.uid.clone();
+    let (code, _, _) = status(
+        api.replace("dst", &Default::default(), &dst)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, 409);
+}

@@ -19,8 +19,8 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0
     }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[(self.next() % xs.len() as u64) as usize]
+    fn pick<T: Clone>(&mut self, xs: &[T]) -> T {
+        xs[(self.next() % xs.len() as u64) as usize].clone()
     }
     fn chance(&mut self, pct: u64) -> bool {
         self.next() % 100 < pct
@@ -58,6 +58,21 @@ const SEGMENTS: &[&str] = &[
     "ü",
     "%zz",
     "secrets",
+];
+const PAIRS: &[(&str, &str)] = &[
+    ("/api/v1", "configmaps"),
+    ("/api/v1", "secrets"),
+    ("/api/v1", "pods"),
+    ("/api/v1", "services"),
+    ("/api/v1", "namespaces"),
+    ("/api/v1", "nodes"),
+    ("/apis/apps/v1", "deployments"),
+    ("/apis/apps/v1", "statefulsets"),
+    ("/apis/rbac.authorization.k8s.io/v1", "roles"),
+    ("/apis/coordination.k8s.io/v1", "leases"),
+    ("/api/v1/watch", "configmaps"),
+    ("/apis/batch/v1", "jobs"),
+    ("/api/v1", "widgets"),
 ];
 const QUERIES: &[&str] = &[
     "labelSelector=app%3Dweb",
@@ -133,7 +148,9 @@ async fn fuzz_request_parsing() {
     let cases: usize = std::env::var("KUBE_SIM_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(5_000);
+        .unwrap_or(20_000);
+    let mut ran = 0usize;
+    let mut by_code = std::collections::BTreeMap::<u16, usize>::new();
     let methods = [
         Method::GET,
         Method::POST,
@@ -146,21 +163,56 @@ async fn fuzz_request_parsing() {
     for i in 0..cases {
         let depth = (rng.next() % 8) as usize;
         let mut path = String::new();
-        for _ in 0..depth {
+        if rng.chance(75) {
+            // Mostly well-shaped resource paths, so the verbs are exercised.
+            let (prefix, resource) = rng.pick(PAIRS);
+            path.push_str(prefix);
+            if rng.chance(80) {
+                path.push_str("/namespaces/");
+                path.push_str(rng.pick(&[
+                    "shop",
+                    "shop",
+                    "default",
+                    "kube-system",
+                    "missing",
+                    "Bad_NS",
+                ]));
+            }
             path.push('/');
-            let seg: &&str = rng.pick(SEGMENTS);
-            path.push_str(seg);
+            path.push_str(resource);
+            if rng.chance(50) {
+                path.push('/');
+                path.push_str(rng.pick(&[
+                    "web",
+                    "api",
+                    "fz",
+                    "fz",
+                    "shop-config",
+                    "postgres",
+                    "x",
+                    "Bad%20Name",
+                ]));
+                if rng.chance(20) {
+                    path.push_str(rng.pick(&["/status", "/scale", "/log", "/x/y"]));
+                }
+            }
+        } else {
+            for _ in 0..depth {
+                path.push('/');
+                let seg: &str = rng.pick(SEGMENTS);
+                path.push_str(seg);
+            }
         }
         if path.is_empty() || rng.chance(5) {
             path.push('/');
         }
         let mut query = Vec::new();
         for _ in 0..(rng.next() % 4) {
-            query.push(*rng.pick(QUERIES));
+            query.push(rng.pick(QUERIES));
         }
         // Never open a long-lived watch in the fuzz loop.
         let uri = format!("{path}?{}", query.join("&"));
-        let method = rng.pick(&methods).clone();
+        let method = rng.pick(&methods);
         let body: Vec<u8> = if rng.chance(3) {
             vec![b'x'; 70 * 1024]
         } else {
@@ -169,11 +221,12 @@ async fn fuzz_request_parsing() {
         let mut req = Request::builder().method(method.clone()).uri(&uri);
         let ct = rng.pick(TYPES);
         if !ct.is_empty() {
-            req = req.header("content-type", *ct);
+            req = req.header("content-type", ct);
         }
         let Ok(req) = req.body(Full::new(Bytes::from(body))) else {
             continue;
         };
+        ran += 1;
         let resp = ServiceExt::<Request<Full<Bytes>>>::ready(&mut svc)
             .await
             .unwrap()
@@ -181,6 +234,7 @@ async fn fuzz_request_parsing() {
             .await
             .unwrap();
         let code = resp.status().as_u16();
+        *by_code.entry(code).or_default() += 1;
         assert_ne!(
             code, 500,
             "case {i}: {method} {uri} caused an internal error"
@@ -200,7 +254,13 @@ async fn fuzz_request_parsing() {
             assert_eq!(v["code"], code, "case {i}: {method} {uri}");
         }
     }
-    println!("fuzz: {cases} cases, no panics, every error a Status");
+    println!(
+        "fuzz: {ran} of {cases} generated requests sent, no panics, every error a Status; by status: {by_code:?}"
+    );
+    assert!(
+        ran * 10 > cases * 9,
+        "most generated requests are valid HTTP"
+    );
 }
 
 /// Bad input table: each yields the documented status code and a Status.

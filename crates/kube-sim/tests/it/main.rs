@@ -13,5 +13,6 @@ mod listener;
 mod namespaces;
 mod runtime;
 mod simulator;
+mod tidy;
 mod validation;
 mod watch;
