@@ -75,12 +75,42 @@ impl std::fmt::Debug for ClusterToken {
     }
 }
 
+/// Where the token comes from. A file is read again before every connection
+/// attempt, so a rotated Secret is picked up without a restart (the kubelet
+/// updates mounted Secrets in place).
+#[derive(Debug, Clone)]
+pub enum TokenSource {
+    Inline(ClusterToken),
+    File(PathBuf),
+}
+
+impl TokenSource {
+    /// The current token.
+    pub fn load(&self) -> Result<ClusterToken, ConfigError> {
+        match self {
+            TokenSource::Inline(t) => Ok(t.clone()),
+            TokenSource::File(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    what: "the token file",
+                    path: path.clone(),
+                    source,
+                })?;
+                let t = text.trim();
+                if t.is_empty() {
+                    return Err(ConfigError::EmptyTokenFile { path: path.clone() });
+                }
+                Ok(ClusterToken(t.to_string()))
+            }
+        }
+    }
+}
+
 /// Everything kube-manager needs, resolved.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `wss://host[:port]/api/v1/tunnel`.
     pub tunnel_url: String,
-    pub token: ClusterToken,
+    pub token: TokenSource,
     /// PEM text of extra trusted CAs.
     pub server_ca_pem: Option<Vec<u8>>,
     pub reconnect_base: Duration,
@@ -121,22 +151,13 @@ impl Config {
                 if t.is_empty() {
                     return Err(ConfigError::EmptyToken);
                 }
-                t.to_string()
+                TokenSource::Inline(ClusterToken(t.to_string()))
             }
-            (None, Some(path)) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    what: "the token file",
-                    path: path.clone(),
-                    source,
-                })?;
-                let t = text.trim();
-                if t.is_empty() {
-                    return Err(ConfigError::EmptyTokenFile { path: path.clone() });
-                }
-                t.to_string()
-            }
+            (None, Some(path)) => TokenSource::File(path.clone()),
             (None, None) => return Err(ConfigError::MissingToken),
         };
+        // Fail fast on an unreadable or empty token file.
+        token.load()?;
         let server_ca_pem = match &args.server_ca_file {
             Some(path) => Some(std::fs::read(path).map_err(|source| ConfigError::Read {
                 what: "the server CA file",
@@ -147,7 +168,7 @@ impl Config {
         };
         Ok(Config {
             tunnel_url: tunnel_url(&args.server_url)?,
-            token: ClusterToken(token),
+            token,
             server_ca_pem,
             reconnect_base: Duration::from_millis(args.reconnect_base_ms),
             reconnect_max: Duration::from_millis(args.reconnect_max_ms),
@@ -204,7 +225,7 @@ mod tests {
         match Args::try_parse_from(argv) {
             Err(e) => format!("usage: {:?}", e.kind()),
             Ok(args) => match Config::resolve(args) {
-                Ok(c) => format!("{} {:?}", c.tunnel_url, c.token),
+                Ok(c) => format!("{} {:?}", c.tunnel_url, c.token.load().unwrap()),
                 Err(e) => e.to_string(),
             },
         }
@@ -258,7 +279,12 @@ mod tests {
         let args =
             Args::try_parse_from(["k", "--server-url", "https://x", "--token-file", f]).unwrap();
         assert_eq!(
-            Config::resolve(args).unwrap().token.expose(),
+            Config::resolve(args)
+                .unwrap()
+                .token
+                .load()
+                .unwrap()
+                .expose(),
             "secret-from-file"
         );
         std::fs::write(&file, "\n").unwrap();

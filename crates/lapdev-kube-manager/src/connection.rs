@@ -48,6 +48,8 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub enum SessionError {
     #[error("cannot connect: {0}")]
     Connect(#[source] tungstenite::Error),
+    #[error("cannot load the cluster token: {0}")]
+    Token(#[source] crate::config::ConfigError),
     #[error("connecting timed out after {}s", CONNECT_TIMEOUT.as_secs())]
     ConnectTimeout,
     #[error("the server refused the cluster token (HTTP {status})")]
@@ -221,10 +223,10 @@ async fn open(ctx: &Context) -> Result<(Ws, Welcome), SessionError> {
         .as_str()
         .into_client_request()
         .map_err(SessionError::Connect)?;
-    let mut auth = HeaderValue::from_str(&format!("Bearer {}", ctx.config.token.expose()))
-        .map_err(|_| {
-            SessionError::Protocol("the cluster token has characters a header cannot carry".into())
-        })?;
+    let token = ctx.config.token.load().map_err(SessionError::Token)?;
+    let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+        SessionError::Protocol("the cluster token has characters a header cannot carry".into())
+    })?;
     auth.set_sensitive(true);
     request.headers_mut().insert(AUTHORIZATION, auth);
     request.headers_mut().insert(

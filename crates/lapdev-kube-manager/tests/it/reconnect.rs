@@ -125,3 +125,20 @@ async fn retries_with_capped_backoff_while_the_server_is_gone_then_reconnects() 
     conn.handshake(welcome(30, 3600)).await;
     km.wait_log("connected to the Lapdev server").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_token_file_is_picked_up_without_a_restart() {
+    let mut fx = Fixture::with_server_token("rotated-token").await;
+    let mut km = fx.spawn();
+    fx.server.next_rejection().await;
+    km.wait_log(REFUSED).await;
+    // The Secret is updated in place, as the kubelet does.
+    std::fs::write(fx.dir.path().join("token"), "rotated-token\n").unwrap();
+    let mut conn = fx.server.next_conn().await;
+    assert_eq!(
+        conn.upgrade.authorization.as_deref(),
+        Some("Bearer rotated-token")
+    );
+    conn.handshake(welcome(30, 3600)).await;
+    km.wait_log("connected to the Lapdev server").await;
+}
