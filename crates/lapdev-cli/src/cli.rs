@@ -6,7 +6,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use lapdev_api::{ApiTokenId, OrganizationName, Role, TokenName, Username};
+use lapdev_api::{
+    ApiTokenId, ClusterName, ClusterPermission, ClusterRole, OrganizationName, Role, TokenName,
+    Username,
+};
 use lapdev_domain::NameError;
 
 use crate::client::{ServerUrl, Token};
@@ -102,6 +105,9 @@ pub(crate) enum Command {
     /// The audit log of the organization (admins)
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Kubernetes clusters connected to the organization
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
 }
 
 const DEMO_ABOUT: &str = "Run a local Lapdev with embedded defaults: SQLite, no setup.\n\n\
@@ -209,6 +215,139 @@ pub(crate) enum TokenCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum ClusterCommand {
+    /// List the clusters with their status, roles and permissions
+    List(ListArgs),
+    /// Show one cluster: status, last seen, versions, nodes, capacity
+    Show {
+        #[arg(value_parser = cluster_name)]
+        name: ClusterName,
+    },
+    /// Connect a cluster (admins): prints its token once and the install command
+    Create {
+        #[arg(value_parser = cluster_name)]
+        name: ClusterName,
+        /// Roles [default: source,target]
+        #[arg(long, value_enum, value_delimiter = ',', num_args = 1.., value_name = "ROLE")]
+        roles: Vec<RoleOfCluster>,
+        /// Environment types allowed, or `none` [default: personal,shared]
+        #[arg(long, value_enum, value_delimiter = ',', num_args = 1.., value_name = "PERMISSION")]
+        permissions: Vec<PermissionArg>,
+    },
+    /// Rename a cluster (admins)
+    Rename {
+        #[arg(value_parser = cluster_name)]
+        name: ClusterName,
+        #[arg(value_parser = cluster_name)]
+        new_name: ClusterName,
+    },
+    /// Delete a cluster from Lapdev (admins); its tunnel is closed at once
+    Delete {
+        #[arg(value_parser = cluster_name)]
+        name: ClusterName,
+    },
+    /// Set the roles: source, target or both (admins)
+    SetRoles {
+        #[arg(value_parser = cluster_name)]
+        name: ClusterName,
+        #[arg(value_enum, value_delimiter = ',', num_args = 1..=2, required = true)]
+        roles: Vec<RoleOfCluster>,
+    },
+    /// Set the environment types allowed: personal, shared, both or none (admins)
+    SetPermissions {
+        #[arg(value_parser = cluster_name)]
+        name: ClusterName,
+        #[arg(value_enum, value_delimiter = ',', num_args = 1..=2, required = true)]
+        permissions: Vec<PermissionArg>,
+    },
+    /// Issue a new token (admins); the old one works for 1 hour more, or
+    /// until kube-manager connects with the new one
+    RotateToken {
+        #[arg(value_parser = cluster_name)]
+        name: ClusterName,
+    },
+    /// Revoke every token of the cluster (admins) and close its tunnel now
+    RevokeToken {
+        #[arg(value_parser = cluster_name)]
+        name: ClusterName,
+    },
+    /// Print the kube-manager install manifest (admins), for `kubectl apply -f -`
+    #[command(long_about = INSTALL_MANIFEST_ABOUT)]
+    InstallManifest {
+        #[arg(value_parser = cluster_name)]
+        name: ClusterName,
+        /// The cluster token to put in the manifest's Secret
+        #[arg(
+            long,
+            value_name = "TOKEN",
+            hide_env_values = true,
+            env = "LAPDEV_CLUSTER_TOKEN",
+            conflicts_with = "cluster_token_stdin"
+        )]
+        cluster_token: Option<String>,
+        /// Read the cluster token from the first line of standard input
+        #[arg(long)]
+        cluster_token_stdin: bool,
+        /// Give read access only in these source namespaces (comma-separated)
+        /// instead of cluster-wide
+        #[arg(long, value_delimiter = ',', value_name = "NAMESPACES")]
+        source_namespaces: Vec<String>,
+    },
+}
+
+const INSTALL_MANIFEST_ABOUT: &str = "Print the kube-manager install manifest (admins), for \
+    `kubectl apply -f -`.\n\n\
+    The server keeps only a hash of the cluster token, so the manifest's Secret holds a \
+    placeholder unless you give the token (shown by `cluster create` and `cluster \
+    rotate-token`) with --cluster-token, LAPDEV_CLUSTER_TOKEN or --cluster-token-stdin. \
+    With --source-namespaces, kube-manager may read production manifests only in those \
+    namespaces (they must exist); nodes and namespaces are still read cluster-wide.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum RoleOfCluster {
+    /// Production manifests are read here
+    Source,
+    /// Environments are deployed here
+    Target,
+}
+
+impl From<RoleOfCluster> for ClusterRole {
+    fn from(role: RoleOfCluster) -> ClusterRole {
+        match role {
+            RoleOfCluster::Source => ClusterRole::Source,
+            RoleOfCluster::Target => ClusterRole::Target,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PermissionArg {
+    /// Developers may create Personal environments
+    Personal,
+    /// Shared environments, and Branch environments on them
+    Shared,
+    /// No environments (e.g. a source-only production cluster)
+    None,
+}
+
+/// The permissions given on the command line; `none` stands alone.
+pub(crate) fn permissions(args: &[PermissionArg]) -> Result<Vec<ClusterPermission>, String> {
+    if args.contains(&PermissionArg::None) {
+        if args.len() > 1 {
+            return Err("`none` cannot be combined with other permissions".into());
+        }
+        return Ok(vec![]);
+    }
+    Ok(args
+        .iter()
+        .map(|p| match p {
+            PermissionArg::Personal => ClusterPermission::Personal,
+            _ => ClusterPermission::Shared,
+        })
+        .collect())
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
     /// List audit events, newest first
     List(ListArgs),
@@ -255,6 +394,10 @@ fn token_name(s: &str) -> Result<TokenName, NameError> {
     TokenName::parse(s)
 }
 
+fn cluster_name(s: &str) -> Result<ClusterName, NameError> {
+    ClusterName::parse(s)
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -274,6 +417,36 @@ mod tests {
         .unwrap();
         assert_eq!(cli.global.org.unwrap().as_str(), "acme");
         assert_eq!(cli.global.output, OutputFormat::Json);
+    }
+
+    #[test]
+    fn cluster_flags() {
+        let cli = Cli::try_parse_from([
+            "lapdev",
+            "cluster",
+            "create",
+            "dev",
+            "--roles",
+            "source,target",
+            "--permissions",
+            "none",
+        ])
+        .unwrap();
+        let Command::Cluster(ClusterCommand::Create {
+            roles,
+            permissions: p,
+            ..
+        }) = cli.command
+        else {
+            panic!("not a cluster create")
+        };
+        assert_eq!(roles, [RoleOfCluster::Source, RoleOfCluster::Target]);
+        assert_eq!(permissions(&p), Ok(vec![]));
+        assert!(permissions(&[PermissionArg::None, PermissionArg::Shared]).is_err());
+        let err = Cli::try_parse_from(["lapdev", "cluster", "set-roles", "dev"]).unwrap_err();
+        assert!(err.to_string().contains("required"), "{err}");
+        let err = Cli::try_parse_from(["lapdev", "cluster", "show", "Dev"]).unwrap_err();
+        assert!(err.to_string().contains("invalid cluster name"), "{err}");
     }
 
     #[test]

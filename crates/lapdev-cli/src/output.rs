@@ -7,7 +7,9 @@
 
 use comfy_table::{ContentArrangement, Table, presets};
 use jiff::Timestamp;
-use lapdev_api::{ApiToken, AuditEvent, Me, Member, Organization, OrganizationMembership, Page};
+use lapdev_api::{
+    ApiToken, AuditEvent, Cluster, Me, Member, Organization, OrganizationMembership, Page,
+};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -164,6 +166,67 @@ impl Tabular for AuditEvent {
             other => other.to_string(),
         };
         vec![time(self.at), actor, self.action.clone(), object, details]
+    }
+}
+
+fn joined<T: std::fmt::Display>(items: &[T], none: &str) -> String {
+    if items.is_empty() {
+        return none.to_owned();
+    }
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `11.5` cores from millicores.
+fn cpu(millis: u64) -> String {
+    if millis % 1000 == 0 {
+        format!("{}", millis / 1000)
+    } else {
+        format!("{:.1}", millis as f64 / 1000.0)
+    }
+}
+
+/// `48Gi` (or `512Mi`) from bytes.
+fn memory(bytes: u64) -> String {
+    const GI: u64 = 1 << 30;
+    const MI: u64 = 1 << 20;
+    if bytes >= GI {
+        format!("{:.0}Gi", bytes as f64 / GI as f64)
+    } else {
+        format!("{}Mi", bytes / MI)
+    }
+}
+
+impl Tabular for Cluster {
+    const HEADERS: &'static [&'static str] = &[
+        "NAME",
+        "STATUS",
+        "ROLES",
+        "PERMISSIONS",
+        "LAST SEEN",
+        "KUBERNETES",
+        "NODES",
+        "CPU",
+        "MEMORY",
+        "KUBE-MANAGER",
+    ];
+    fn row(&self) -> Vec<String> {
+        let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_owned());
+        vec![
+            self.name.to_string(),
+            self.status.to_string(),
+            joined(&self.roles, "-"),
+            joined(&self.permissions, "none"),
+            optional_time(self.last_seen_at, "never"),
+            or_dash(self.kubernetes_version.clone()),
+            or_dash(self.node_count.map(|n| n.to_string())),
+            or_dash(self.allocatable_cpu_millis.map(cpu)),
+            or_dash(self.allocatable_memory_bytes.map(memory)),
+            or_dash(self.kube_manager_version.clone()),
+        ]
     }
 }
 
@@ -387,6 +450,47 @@ mod tests {
             expect![[r#"
                 NAME   ROLE    ID                                     CREATED
                 acme   admin   0190e7a2-0000-7000-8000-000000000001   2026-01-01 00:00:00
+            "#]],
+        );
+    }
+
+    #[test]
+    fn clusters_table() {
+        use lapdev_api::{ClusterId, ClusterName, ClusterPermission, ClusterRole, ClusterStatus};
+        let cluster = |name: &str, active: bool| Cluster {
+            id: id::<ClusterId>(9),
+            name: ClusterName::parse(name).unwrap(),
+            roles: if active {
+                vec![ClusterRole::Source, ClusterRole::Target]
+            } else {
+                vec![ClusterRole::Source]
+            },
+            permissions: if active {
+                vec![ClusterPermission::Personal, ClusterPermission::Shared]
+            } else {
+                vec![]
+            },
+            status: if active {
+                ClusterStatus::Active
+            } else {
+                ClusterStatus::Pending
+            },
+            last_seen_at: active.then(|| ts("2026-02-03T10:00:00Z")),
+            kube_manager_version: active.then(|| "0.1.0".into()),
+            kubernetes_version: active.then(|| "v1.33.2".into()),
+            node_count: active.then_some(3),
+            allocatable_cpu_millis: active.then_some(11_500),
+            allocatable_memory_bytes: active.then_some(48 << 30),
+            token_prefix: Some("lpc_ab12cd".into()),
+            created_at: ts("2026-02-01T00:00:00Z"),
+        };
+        check(
+            OutputFormat::Table,
+            &page(vec![cluster("dev", true), cluster("prod", false)], None),
+            expect![[r#"
+                NAME   STATUS    ROLES           PERMISSIONS       LAST SEEN             KUBERNETES   NODES   CPU    MEMORY   KUBE-MANAGER
+                dev    active    source,target   personal,shared   2026-02-03 10:00:00   v1.33.2      3       11.5   48Gi     0.1.0
+                prod   pending   source          none              never                 -            -       -      -        -
             "#]],
         );
     }

@@ -2,6 +2,7 @@
 //! helpers they share (printing, reading secrets from standard input).
 
 mod audit;
+mod cluster;
 mod login;
 mod org;
 mod server;
@@ -30,6 +31,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Org(command) => org::run(&global, command).await,
         Command::Token(command) => token::run(&global, command).await,
         Command::Audit(command) => audit::run(&global, command).await,
+        Command::Cluster(command) => cluster::run(&global, command).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! directory), with its credentials in a temp config directory.
 
 mod auth;
+mod clusters;
 mod errors;
 mod members;
 mod server;
@@ -134,6 +135,7 @@ impl Run {
             "LAPDEV_ADMIN_USERNAME",
             "LAPDEV_ADMIN_PASSWORD",
             "LAPDEV_LOG_FORMAT",
+            "LAPDEV_CLUSTER_TOKEN",
         ] {
             command.env_remove(var);
         }
