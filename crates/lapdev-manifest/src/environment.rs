@@ -238,45 +238,11 @@ pub fn build_environment(
     let mut warnings = BTreeSet::new();
     let mut objects = vec![namespace_object(spec)];
     for original in catalog {
-        let origin = original.object_ref();
         warn_fqdn(original, &source_namespaces, &mut warnings);
-        let mut object = clean(original.clone());
-        if let ManifestObject::Secret(secret) = &mut object
-            && let Err(keys) = fill_redacted(secret, &spec.secret_values)
-        {
-            missing.extend(keys);
+        match copy_object(original, spec, &source_namespaces, extension) {
+            Ok(object) => objects.push(object),
+            Err(keys) => missing.extend(keys),
         }
-        match &mut object {
-            ManifestObject::Deployment(d) => {
-                if let Some(s) = &mut d.spec {
-                    spec.replicas.apply(&mut s.replicas);
-                }
-            }
-            ManifestObject::StatefulSet(s) => {
-                if let Some(s) = &mut s.spec {
-                    spec.replicas.apply(&mut s.replicas);
-                }
-            }
-            _ => {}
-        }
-        let meta = object.metadata_mut();
-        meta.namespace = Some(spec.namespace.as_str().to_string());
-        label(meta, spec);
-        let annotations = meta.annotations.get_or_insert_default();
-        annotations.insert(keys::ENVIRONMENT_NAME.into(), spec.environment.name.clone());
-        annotations.insert(keys::CATALOG_NAME.into(), spec.catalog.name.clone());
-        annotations.insert(keys::ORIGIN.into(), origin.to_string());
-        if let Some(template) = object.pod_template_mut() {
-            let meta = template.metadata.get_or_insert_default();
-            let labels = meta.labels.get_or_insert_default();
-            labels.insert(keys::MANAGED.into(), "true".into());
-            labels.insert(keys::ENVIRONMENT.into(), spec.environment.id.clone());
-            if let Some(pod) = &mut template.spec {
-                rewrite_affinity_namespaces(pod, &source_namespaces, spec.namespace.as_str());
-            }
-            extension.extend_pod_template(&origin, template);
-        }
-        objects.push(object);
     }
     if !missing.is_empty() {
         missing.sort();
@@ -287,6 +253,45 @@ pub fn build_environment(
         objects,
         warnings: warnings.into_iter().collect(),
     })
+}
+
+/// One catalog object as the environment applies it; `Err` names the
+/// redacted values it still needs.
+fn copy_object(
+    original: &ManifestObject,
+    spec: &EnvironmentSpec,
+    source_namespaces: &BTreeSet<String>,
+    extension: &dyn PodTemplateExtension,
+) -> Result<ManifestObject, Vec<SecretKey>> {
+    let origin = original.object_ref();
+    let mut object = clean(original.clone());
+    if let ManifestObject::Secret(secret) = &mut object {
+        fill_redacted(secret, &spec.secret_values)?;
+    }
+    if let Some(replicas) = object.replicas_mut() {
+        spec.replicas.apply(replicas);
+    }
+    let meta = object.metadata_mut();
+    meta.namespace = Some(spec.namespace.as_str().to_string());
+    label(meta, spec);
+    let annotations = meta.annotations.get_or_insert_default();
+    annotations.insert(keys::ENVIRONMENT_NAME.into(), spec.environment.name.clone());
+    annotations.insert(keys::CATALOG_NAME.into(), spec.catalog.name.clone());
+    annotations.insert(keys::ORIGIN.into(), origin.to_string());
+    if let Some(template) = object.pod_template_mut() {
+        let labels = template
+            .metadata
+            .get_or_insert_default()
+            .labels
+            .get_or_insert_default();
+        labels.insert(keys::MANAGED.into(), "true".into());
+        labels.insert(keys::ENVIRONMENT.into(), spec.environment.id.clone());
+        if let Some(pod) = &mut template.spec {
+            rewrite_affinity_namespaces(pod, source_namespaces, spec.namespace.as_str());
+        }
+        extension.extend_pod_template(&origin, template);
+    }
+    Ok(object)
 }
 
 fn namespace_object(spec: &EnvironmentSpec) -> ManifestObject {

@@ -294,6 +294,17 @@ impl ManifestObject {
         }
     }
 
+    /// `spec.replicas` of a Deployment or StatefulSet (unset means 1);
+    /// `None` for other kinds, DaemonSets included. For replica policies
+    /// and for pausing (scale to zero, remember the count).
+    pub fn replicas_mut(&mut self) -> Option<&mut Option<i32>> {
+        match self {
+            ManifestObject::Deployment(o) => o.spec.as_mut().map(|s| &mut s.replicas),
+            ManifestObject::StatefulSet(o) => o.spec.as_mut().map(|s| &mut s.replicas),
+            _ => None,
+        }
+    }
+
     /// See [`ObjectKind::apply_rank`].
     pub fn apply_rank(&self) -> u8 {
         self.kind().apply_rank()
