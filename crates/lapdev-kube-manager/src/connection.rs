@@ -29,7 +29,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::config::{AUTH_BACKOFF_FACTOR, Config};
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{Dispatcher, REQUEST_TIMEOUT};
 use crate::status::{self, KUBE_MANAGER_VERSION};
 
 /// How long the TCP + TLS + WebSocket upgrade may take.
@@ -48,6 +48,10 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub enum SessionError {
     #[error("cannot connect: {0}")]
     Connect(#[source] tungstenite::Error),
+    #[error(
+        "the server's TLS certificate is not trusted: {0} (for a server with a private CA set LAPDEV_SERVER_CA_FILE)"
+    )]
+    Certificate(#[source] tungstenite::Error),
     #[error("cannot load the cluster token: {0}")]
     Token(#[source] crate::config::ConfigError),
     #[error("connecting timed out after {}s", CONNECT_TIMEOUT.as_secs())]
@@ -252,6 +256,7 @@ async fn open(ctx: &Context) -> Result<(Ws, Welcome), SessionError> {
                 SessionError::UpgradeFailed { status }
             });
         }
+        Ok(Err(e)) if is_certificate_error(&e) => return Err(SessionError::Certificate(e)),
         Ok(Err(e)) => return Err(SessionError::Connect(e)),
         Ok(Ok(x)) => x,
     };
@@ -276,6 +281,16 @@ async fn open(ctx: &Context) -> Result<(Ws, Welcome), SessionError> {
         )));
     }
     Ok((ws, welcome))
+}
+
+/// A TLS failure because the server's certificate did not verify.
+fn is_certificate_error(e: &tungstenite::Error) -> bool {
+    let tungstenite::Error::Io(io) = e else {
+        return false;
+    };
+    io.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)))
 }
 
 async fn await_welcome(ws: &mut Ws) -> Result<Welcome, SessionError> {
@@ -537,16 +552,18 @@ impl<'a> Session<'a> {
         let cancel = self.cancel.clone();
         let running = running.clone();
         self.tracker.spawn(async move {
+            let collect = tokio::time::timeout(REQUEST_TIMEOUT, status::collect(&client));
             let collected = tokio::select! {
-                r = status::collect(&client) => r,
+                r = collect => r,
                 _ = cancel.cancelled() => return,
             };
             match collected {
-                Ok(s) => {
+                Ok(Ok(s)) => {
                     tracing::debug!(nodes = s.node_count, kubernetes = %s.kubernetes_version, "status report");
                     let _ = out.send(Outgoing::Frame(ClientFrame::Status(s))).await;
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot collect the cluster status"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot collect the cluster status"),
+                Err(_) => tracing::warn!("collecting the cluster status timed out"),
             }
             running.store(false, Ordering::Release);
         }.in_current_span());

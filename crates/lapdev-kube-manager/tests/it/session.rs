@@ -162,3 +162,17 @@ async fn json_logs_are_one_object_per_line() {
     }
     assert!(!log.join("\n").contains(TOKEN));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untrusted_server_certificate_is_named_and_retried() {
+    let fx = Fixture::new().await;
+    let mut env = fx.env();
+    env.retain(|(k, _)| *k != "LAPDEV_SERVER_CA_FILE");
+    let mut km = KubeManager::spawn(&env);
+    let line = km.wait_log("the tunnel is down").await;
+    assert!(
+        line.contains("TLS certificate is not trusted") && line.contains("LAPDEV_SERVER_CA_FILE"),
+        "{line}"
+    );
+    km.next_reconnect_delay().await;
+}
