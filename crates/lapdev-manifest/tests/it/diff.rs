@@ -158,3 +158,23 @@ fn wire_form_golden() {
     }
     .assert_eq(&value_to_yaml(&wire));
 }
+
+#[test]
+fn every_golden_input_has_no_diff_with_itself_or_its_cleaned_form() {
+    for dir in ["clean", "environment", "resolve", "catalog"] {
+        for entry in std::fs::read_dir(golden_dir(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.to_string_lossy().ends_with(".in.yaml") {
+                continue;
+            }
+            let objects = parse_yaml(&std::fs::read_to_string(&path).unwrap());
+            let cleaned: Vec<_> = objects
+                .iter()
+                .cloned()
+                .map(lapdev_manifest::clean)
+                .collect();
+            assert!(diff(&objects, &objects).is_empty(), "{}", path.display());
+            assert!(diff(&objects, &cleaned).is_empty(), "{}", path.display());
+        }
+    }
+}

@@ -13,3 +13,4 @@ mod golden;
 mod object;
 mod references;
 mod secrets;
+mod wire;
