@@ -66,7 +66,14 @@ pub(crate) fn resources(group: &str, version: &str) -> Option<Value> {
             "verbs": VERBS,
             "shortNames": d.short_names,
             "storageVersionHash": "",
+            "categories": if matches!(d.kind, "Pod" | "Service" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") { vec!["all"] } else { vec![] },
         }));
+        if crate::scale::has_scale(d) {
+            list.push(json!({
+                "name": format!("{}/scale", d.plural), "singularName": "", "namespaced": true,
+                "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"],
+            }));
+        }
         if d.status {
             list.push(json!({
                 "name": format!("{}/status", d.plural),

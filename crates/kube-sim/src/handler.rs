@@ -401,6 +401,9 @@ where
     let sub = match t.sub.as_deref() {
         None => Sub::Main,
         Some("status") if def.status => Sub::Status,
+        Some("scale") if crate::scale::has_scale(def) => {
+            return scale(core, parts, body, &t, record).await;
+        }
         Some(_) => return Err(ApiError::NoRoute),
     };
     let ua = record.user_agent.clone();
@@ -563,6 +566,59 @@ where
         }
         _ => Err(ApiError::MethodNotAllowed),
     }
+}
+
+/// The `scale` subresource: get, update, patch.
+async fn scale<B>(
+    core: Arc<Core>,
+    parts: http::request::Parts,
+    body: B,
+    t: &Target,
+    record: &mut RequestRecord,
+) -> ApiResult<Response<ResBody>>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let q = parse_query(parts.uri.query().unwrap_or_default());
+    let ns = t.ns.as_deref();
+    let name = t.name.clone().unwrap_or_default();
+    let ct = content_type(&parts);
+    let out = match parts.method {
+        Method::GET => {
+            record.verb = "get".into();
+            crate::scale::get(&core.lock(), t.res, ns, &name)?
+        }
+        Method::PUT | Method::PATCH => {
+            record.verb = if parts.method == Method::PUT {
+                "update"
+            } else {
+                "patch"
+            }
+            .into();
+            reject_protobuf(&ct)?;
+            let kind = if parts.method == Method::PUT {
+                None
+            } else {
+                Some(PatchKind::from_content_type(&ct).ok_or_else(|| {
+                    ApiError::UnsupportedMediaType(format!("unsupported patch type {ct:?}"))
+                })?)
+            };
+            let w = write_ctx(&q, record.user_agent.as_deref())?;
+            let bytes = read_body(&core, &parts, body).await?;
+            let v = decode_body(
+                &bytes,
+                if kind == Some(PatchKind::Apply) {
+                    BodyFormat::Yaml
+                } else {
+                    BodyFormat::Json
+                },
+            )?;
+            crate::scale::write(&mut core.lock(), t.res, ns, &name, kind, &v, &w)?
+        }
+        _ => return Err(ApiError::MethodNotAllowed),
+    };
+    Ok(value_response(StatusCode::OK, &out))
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ mod ops;
 mod patch;
 mod registry;
 mod request_log;
+mod scale;
 mod seed;
 mod selectors;
 mod serve;
