@@ -21,6 +21,8 @@
 //!   they are immutable and still match);
 //! * Secrets: redacted values are filled from the environment's values; a
 //!   missing one fails the whole transform, naming every missing value;
+//! * Services: LoadBalancer and NodePort become ClusterIP, `externalIPs`
+//!   go (see `internalize_service`); headless Services stay headless;
 //! * replicas: [`ReplicasPolicy`], by default `AtMost(1)` for Personal
 //!   environments (a developer's copy needs one pod, not production's
 //!   twenty) and `Keep` for Shared ones. DaemonSets have no replica count
@@ -35,7 +37,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use k8s_openapi::api::core::v1::{Namespace, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Namespace, PodSpec, PodTemplateSpec, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
@@ -271,6 +273,9 @@ fn copy_object(
     if let Some(replicas) = object.replicas_mut() {
         spec.replicas.apply(replicas);
     }
+    if let ManifestObject::Service(service) = &mut object {
+        internalize_service(service);
+    }
     let meta = object.metadata_mut();
     meta.namespace = Some(spec.namespace.as_str().to_string());
     label(meta, spec);
@@ -292,6 +297,31 @@ fn copy_object(
         extension.extend_pod_template(&origin, template);
     }
     Ok(object)
+}
+
+/// Environment Services are reached inside the cluster and through preview
+/// URLs (kube-manager forwards to the Service), never from outside: a
+/// LoadBalancer or NodePort Service becomes ClusterIP, so an environment
+/// neither creates a cloud load balancer nor claims production's static
+/// `loadBalancerIP`; `externalIPs` go for every type, since on a shared
+/// cluster they would capture traffic meant for production.
+fn internalize_service(service: &mut Service) {
+    let Some(spec) = &mut service.spec else {
+        return;
+    };
+    spec.external_ips = None;
+    if matches!(spec.type_.as_deref(), Some("LoadBalancer" | "NodePort")) {
+        spec.type_ = Some("ClusterIP".to_string());
+        spec.allocate_load_balancer_node_ports = None;
+        spec.external_traffic_policy = None;
+        spec.health_check_node_port = None;
+        spec.load_balancer_class = None;
+        spec.load_balancer_ip = None;
+        spec.load_balancer_source_ranges = None;
+        for port in spec.ports.iter_mut().flatten() {
+            port.node_port = None;
+        }
+    }
 }
 
 fn namespace_object(spec: &EnvironmentSpec) -> ManifestObject {

@@ -254,6 +254,7 @@ fn plan_is_deterministic_and_starts_with_the_namespace() {
             "Secret/lapdev-a/registry-credentials",
             "Service/lapdev-a/api",
             "Service/lapdev-a/payments",
+            "Service/lapdev-a/storefront",
             "Deployment/lapdev-a/api",
         ]
     "#]]
