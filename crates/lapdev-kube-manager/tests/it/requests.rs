@@ -170,3 +170,20 @@ async fn a_broken_frame_closes_with_a_protocol_error_and_reconnects() {
         .await;
     assert_eq!(r, (RequestId(1), Ok(Response::Pong)));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_over_the_frame_limit_ends_the_session_and_it_reconnects() {
+    let mut fx = Fixture::new().await;
+    let mut km = fx.spawn();
+    let mut conn = fx.server.next_conn().await;
+    conn.handshake(welcome(30, 3600)).await;
+    let pad = "x".repeat(lapdev_tunnel_proto::MAX_FRAME_BYTES + 1);
+    conn.send_text_unchecked(&format!(
+        r#"{{"type":"heartbeat_ack","seq":1,"pad":"{pad}"}}"#
+    ))
+    .await;
+    let line = km.wait_log("the tunnel is down").await;
+    assert!(line.contains("Message too long"), "{line}");
+    let mut again = fx.server.next_conn().await;
+    again.handshake(welcome(30, 3600)).await;
+}

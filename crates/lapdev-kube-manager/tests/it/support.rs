@@ -254,6 +254,11 @@ impl Conn {
         self.ws.send(Message::Text(text.into())).await.unwrap();
     }
 
+    /// Sends without caring whether the peer hangs up halfway.
+    pub(crate) async fn send_text_unchecked(&mut self, text: &str) {
+        let _ = self.ws.send(Message::Text(text.into())).await;
+    }
+
     /// The next frame (heartbeats included), or `None` when the socket closed.
     pub(crate) async fn try_recv(&mut self) -> Result<ClientFrame, Option<CloseFrame>> {
         loop {
