@@ -7,7 +7,7 @@ mod auth;
 mod clusters;
 pub(crate) mod extract;
 mod health;
-mod install;
+pub(crate) mod install;
 mod me;
 mod members;
 mod organizations;

@@ -10,6 +10,7 @@
 
 mod assets;
 mod audit;
+mod clusters;
 mod forms;
 mod layout;
 mod login;
@@ -35,6 +36,7 @@ enum Handler {
     Logout,
     Organization,
     Clusters,
+    ConnectCluster,
     Catalogs,
     Environments,
     Members,
@@ -74,6 +76,7 @@ pub const WEB_ROUTES: &[WebRoute] = &[
     route("POST", "/logout", Handler::Logout),
     route("GET", "/orgs/{org}", Handler::Organization),
     route("GET", "/orgs/{org}/clusters", Handler::Clusters),
+    route("POST", "/orgs/{org}/clusters", Handler::ConnectCluster),
     route("GET", "/orgs/{org}/catalogs", Handler::Catalogs),
     route("GET", "/orgs/{org}/environments", Handler::Environments),
     route("GET", "/orgs/{org}/members", Handler::Members),
@@ -109,7 +112,8 @@ fn method_router(r: &WebRoute) -> MethodRouter<AppState> {
         Handler::Login => on(method, login::submit),
         Handler::Logout => on(method, login::logout),
         Handler::Organization => on(method, placeholders::organization),
-        Handler::Clusters => on(method, placeholders::clusters),
+        Handler::Clusters => on(method, clusters::page),
+        Handler::ConnectCluster => on(method, clusters::connect),
         Handler::Catalogs => on(method, placeholders::catalogs),
         Handler::Environments => on(method, placeholders::environments),
         Handler::Members => on(method, members::page),

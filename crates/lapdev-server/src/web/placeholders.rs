@@ -1,6 +1,6 @@
-//! `/` and the organization pages whose resources do not exist yet:
-//! Clusters, App Catalogs and Environments show an honest empty state that
-//! says what will come, never sample data.
+//! `/` and the organization pages whose resources do not exist yet: App
+//! Catalogs and Environments show an honest empty state that says what will
+//! come, never sample data.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -56,19 +56,6 @@ struct Section {
     next: &'static str,
 }
 
-const CLUSTERS: Section = Section {
-    nav: "clusters",
-    title: "Clusters",
-    lead: "The Kubernetes clusters this organization has connected to Lapdev.",
-    heading: "No clusters connected yet",
-    body: "Connecting a cluster installs lapdev-kube-manager in it. It opens an outbound \
-           connection to this server, so the cluster needs no inbound firewall rule, and it \
-           only reads production namespaces.",
-    next: "Admins will connect clusters here, choose each one's roles (source of App \
-           Catalogs, target for environments) and whether it allows personal and shared \
-           environments.",
-};
-
 const CATALOGS: Section = Section {
     nav: "catalogs",
     title: "App Catalogs",
@@ -117,15 +104,6 @@ async fn section(
         .cookies(clear)
         .cookie(remember_org(&state, m.organization.name.as_str()))
         .into_response())
-}
-
-pub(crate) async fn clusters(
-    State(state): State<AppState>,
-    user: SessionUser,
-    headers: HeaderMap,
-    Path(org): Path<String>,
-) -> Result<Response, WebError> {
-    section(state, user, headers, org, &CLUSTERS).await
 }
 
 pub(crate) async fn catalogs(

@@ -319,6 +319,32 @@ async fn sign_in_add_a_member_change_its_role_sign_out() {
     assert!(table.contains("laptop CLI"), "{table}");
     screenshot(&c, "dashboard-tokens.png").await;
 
+    // Connect a cluster: the install command is shown once.
+    wait_for(&c, "nav a[href='/orgs/default/clusters']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#cluster-name")
+        .await
+        .send_keys("dev-eu")
+        .await
+        .unwrap();
+    wait_for(&c, "#connect-cluster button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let command = text_of(&c, "#install-command").await;
+    assert!(command.starts_with("kubectl apply -f"), "{command}");
+    assert_eq!(
+        text_of(&c, "tr[data-cluster='dev-eu'] .badge-status")
+            .await
+            .to_lowercase(),
+        "pending"
+    );
+    screenshot(&c, "dashboard-clusters-connect.png").await;
+
     wait_for(&c, "nav a[href='/settings']")
         .await
         .click()

@@ -59,6 +59,11 @@ const TABLE: &[(&str, &str, [&str; 4])] = &[
         ["303 /login", "404", "200", "200"],
     ),
     (
+        "POST",
+        "/orgs/{org}/clusters",
+        ["303 /login", "404", "403", "201"],
+    ),
+    (
         "GET",
         "/orgs/{org}/catalogs",
         ["303 /login", "404", "200", "200"],
@@ -276,6 +281,11 @@ fn form_for(method: &str, path: &str, who: Who, n: usize) -> Vec<(&'static str, 
             ("password", "a-new-password-1".into()),
         ],
         ("POST", "/orgs/{org}/members/{user_id}/role") => vec![("role", "member".into())],
+        ("POST", "/orgs/{org}/clusters") => vec![
+            ("name", format!("dev-{tag}-{n}")),
+            ("role_target", "on".into()),
+            ("permission_personal", "on".into()),
+        ],
         ("POST", "/settings/tokens") => vec![
             ("name", format!("{tag} {n}")),
             ("expires_in_days", "30".into()),
@@ -724,4 +734,86 @@ async fn unknown_dashboard_pages_are_not_found() {
         assert!(r.body.contains("There is no page at this address."));
         assert!(r.headers.contains_key("content-security-policy"));
     }
+}
+
+#[tokio::test]
+async fn connecting_a_cluster_shows_its_install_command_once() {
+    let w = Web::start().await;
+    let admin = w.session("admin", ADMIN_PASSWORD).await;
+    let empty = w.get("/orgs/default/clusters", Some(&admin)).await;
+    assert!(empty.body.contains("No clusters connected yet"));
+
+    let r = w
+        .post(
+            "/orgs/default/clusters",
+            Some(&admin),
+            &[("name", "prod"), ("role_source", "on")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let command = r
+        .body
+        .split("<code id=\"install-command\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the install command");
+    assert!(
+        command.starts_with("kubectl apply -f &#39;http://127.0.0.1:"),
+        "{command}"
+    );
+    let token = r
+        .body
+        .split("<code id=\"cluster-token\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the token")
+        .to_string();
+    assert!(command.contains(&token));
+
+    // Listed for members too, as the API reports it; the token never again.
+    let _ = w.t.add_user("default", "bob", "member").await;
+    let member = w.session("bob", "bob-password-1").await;
+    let list = w.get("/orgs/default/clusters", Some(&member)).await;
+    assert!(list.body.contains("data-cluster=\"prod\""), "{}", list.body);
+    assert!(list.body.contains("badge-pending"));
+    assert!(
+        list.body.contains("no environments"),
+        "source only, no permissions"
+    );
+    assert!(!list.body.contains(&token));
+    assert!(
+        !list.body.contains("id=\"connect-cluster\""),
+        "no form for members"
+    );
+
+    // A clash is a readable 409, the form filled again.
+    let r = w
+        .post(
+            "/orgs/default/clusters",
+            Some(&admin),
+            &[("name", "prod"), ("role_target", "on")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(
+        r.body.contains("already has a cluster named prod"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("value=\"prod\""));
+
+    // No role at all: 422 from the app layer.
+    let r = w
+        .post(
+            "/orgs/default/clusters",
+            Some(&admin),
+            &[("name", "norole")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("Roles: a cluster needs at least one role"),
+        "{}",
+        r.body
+    );
 }
