@@ -5,8 +5,11 @@
 //!
 //! Removed everywhere: `metadata.{uid, resourceVersion, generation,
 //! managedFields, ownerReferences, creationTimestamp, selfLink,
-//! deletionTimestamp, deletionGracePeriodSeconds}`, the annotations in
-//! [`DROPPED_ANNOTATIONS`], and `status`. In pod templates and
+//! deletionTimestamp, deletionGracePeriodSeconds, finalizers}`, the
+//! annotations in [`DROPPED_ANNOTATIONS`], and `status`. Finalizers are the
+//! source cluster's controllers' (`kubernetes.io/pvc-protection`,
+//! `service.kubernetes.io/load-balancer-cleanup`, …): a copied finalizer
+//! that no controller removes blocks deleting the environment forever. In pod templates and
 //! StatefulSet `volumeClaimTemplates`: `creationTimestamp` and `status`.
 //!
 //! Services: `clusterIP`/`clusterIPs` (allocated by the cluster) unless the
@@ -17,6 +20,10 @@
 //! IPv6 family copied to an IPv4-only cluster is rejected), and
 //! `ipFamilyPolicy: SingleStack` (the default the API server writes; other
 //! policies are an explicit choice and are kept).
+//!
+//! PersistentVolumeClaims: `spec.volumeName` (production's volume) and the
+//! binding and provisioning annotations in [`PVC_ANNOTATIONS`]; the copy is
+//! a claim for a new, empty volume of the same size and class.
 //!
 //! ServiceAccounts: `secrets` (legacy token Secrets the cluster generated).
 //! Secrets of type `kubernetes.io/service-account-token`: the `token`,
@@ -42,6 +49,15 @@ pub const DROPPED_ANNOTATIONS: &[&str] = &[
     "deprecated.daemonset.template.generation",
 ];
 
+/// Annotations the volume binder writes on a claim.
+pub const PVC_ANNOTATIONS: &[&str] = &[
+    "pv.kubernetes.io/bind-completed",
+    "pv.kubernetes.io/bound-by-controller",
+    "volume.beta.kubernetes.io/storage-provisioner",
+    "volume.kubernetes.io/storage-provisioner",
+    "volume.kubernetes.io/selected-node",
+];
+
 /// Returns the cleaned object.
 pub fn clean(mut object: ManifestObject) -> ManifestObject {
     clean_in_place(&mut object);
@@ -56,6 +72,7 @@ pub fn clean_in_place(object: &mut ManifestObject) {
         ManifestObject::ServiceAccount(o) => o.secrets = None,
         ManifestObject::ConfigMap(_) => {}
         ManifestObject::Secret(o) => clean_secret(o),
+        ManifestObject::PersistentVolumeClaim(o) => clean_claim(o),
         ManifestObject::Service(o) => clean_service(o),
         ManifestObject::Deployment(o) => o.status = None,
         ManifestObject::StatefulSet(o) => {
@@ -83,11 +100,24 @@ fn clean_metadata(meta: &mut ObjectMeta) {
     meta.self_link = None;
     meta.deletion_timestamp = None;
     meta.deletion_grace_period_seconds = None;
+    meta.finalizers = None;
+    drop_annotations(meta, DROPPED_ANNOTATIONS);
+}
+
+fn drop_annotations(meta: &mut ObjectMeta, keys: &[&str]) {
     if let Some(annotations) = &mut meta.annotations {
-        annotations.retain(|k, _| !DROPPED_ANNOTATIONS.contains(&k.as_str()));
+        annotations.retain(|k, _| !keys.contains(&k.as_str()));
         if annotations.is_empty() {
             meta.annotations = None;
         }
+    }
+}
+
+fn clean_claim(claim: &mut PersistentVolumeClaim) {
+    claim.status = None;
+    drop_annotations(&mut claim.metadata, PVC_ANNOTATIONS);
+    if let Some(spec) = &mut claim.spec {
+        spec.volume_name = None;
     }
 }
 
@@ -119,12 +149,7 @@ fn clean_secret(secret: &mut Secret) {
     if secret.data.as_ref().is_some_and(|d| d.is_empty()) {
         secret.data = None;
     }
-    if let Some(annotations) = &mut secret.metadata.annotations {
-        annotations.remove("kubernetes.io/service-account.uid");
-        if annotations.is_empty() {
-            secret.metadata.annotations = None;
-        }
-    }
+    drop_annotations(&mut secret.metadata, &["kubernetes.io/service-account.uid"]);
 }
 
 fn clean_service(service: &mut Service) {

@@ -11,7 +11,7 @@ use std::fmt;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Namespace, PodTemplateSpec, Secret, Service, ServiceAccount,
+    ConfigMap, Namespace, PersistentVolumeClaim, PodTemplateSpec, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{Metadata, NamespaceResourceScope, Resource};
@@ -25,6 +25,7 @@ pub enum ManifestObject {
     ServiceAccount(ServiceAccount),
     ConfigMap(ConfigMap),
     Secret(Secret),
+    PersistentVolumeClaim(PersistentVolumeClaim),
     Service(Service),
     Deployment(Deployment),
     StatefulSet(StatefulSet),
@@ -39,6 +40,7 @@ macro_rules! each {
             ManifestObject::ServiceAccount($o) => $body,
             ManifestObject::ConfigMap($o) => $body,
             ManifestObject::Secret($o) => $body,
+            ManifestObject::PersistentVolumeClaim($o) => $body,
             ManifestObject::Service($o) => $body,
             ManifestObject::Deployment($o) => $body,
             ManifestObject::StatefulSet($o) => $body,
@@ -54,6 +56,7 @@ pub enum ObjectKind {
     ServiceAccount,
     ConfigMap,
     Secret,
+    PersistentVolumeClaim,
     Service,
     Deployment,
     StatefulSet,
@@ -61,11 +64,12 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 8] = [
+    pub const ALL: [ObjectKind; 9] = [
         ObjectKind::Namespace,
         ObjectKind::ServiceAccount,
         ObjectKind::ConfigMap,
         ObjectKind::Secret,
+        ObjectKind::PersistentVolumeClaim,
         ObjectKind::Service,
         ObjectKind::Deployment,
         ObjectKind::StatefulSet,
@@ -81,6 +85,7 @@ impl ObjectKind {
             ObjectKind::ServiceAccount => KindInfo::of::<ServiceAccount>(),
             ObjectKind::ConfigMap => KindInfo::of::<ConfigMap>(),
             ObjectKind::Secret => KindInfo::of::<Secret>(),
+            ObjectKind::PersistentVolumeClaim => KindInfo::of::<PersistentVolumeClaim>(),
             ObjectKind::Service => KindInfo::of::<Service>(),
             ObjectKind::Deployment => KindInfo::of::<Deployment>(),
             ObjectKind::StatefulSet => KindInfo::of::<StatefulSet>(),
@@ -94,12 +99,16 @@ impl ObjectKind {
     }
 
     /// Apply order: the namespace first, then what pods mount or run as
-    /// (ServiceAccounts, ConfigMaps, Secrets), then Services, then workloads.
+    /// (ServiceAccounts, ConfigMaps, Secrets, PersistentVolumeClaims), then
+    /// Services, then workloads.
     /// A workload applied before its ConfigMap would start and fail.
     pub fn apply_rank(self) -> u8 {
         match self {
             ObjectKind::Namespace => 0,
-            ObjectKind::ServiceAccount | ObjectKind::ConfigMap | ObjectKind::Secret => 1,
+            ObjectKind::ServiceAccount
+            | ObjectKind::ConfigMap
+            | ObjectKind::Secret
+            | ObjectKind::PersistentVolumeClaim => 1,
             ObjectKind::Service => 2,
             ObjectKind::Deployment | ObjectKind::StatefulSet | ObjectKind::DaemonSet => 3,
         }
@@ -229,7 +238,7 @@ pub enum ObjectError {
     #[error("manifest has no string `apiVersion` and `kind`")]
     MissingKind,
     #[error(
-        "unsupported object {api_version}/{kind}: Lapdev copies Deployments, StatefulSets, DaemonSets, ConfigMaps, Secrets, Services, ServiceAccounts and Namespaces"
+        "unsupported object {api_version}/{kind}: Lapdev copies Deployments, StatefulSets, DaemonSets, ConfigMaps, Secrets, PersistentVolumeClaims, Services, ServiceAccounts and Namespaces"
     )]
     Unsupported { api_version: String, kind: String },
     #[error("invalid {kind} manifest")]
@@ -247,6 +256,7 @@ impl ManifestObject {
             ManifestObject::ServiceAccount(_) => ObjectKind::ServiceAccount,
             ManifestObject::ConfigMap(_) => ObjectKind::ConfigMap,
             ManifestObject::Secret(_) => ObjectKind::Secret,
+            ManifestObject::PersistentVolumeClaim(_) => ObjectKind::PersistentVolumeClaim,
             ManifestObject::Service(_) => ObjectKind::Service,
             ManifestObject::Deployment(_) => ObjectKind::Deployment,
             ManifestObject::StatefulSet(_) => ObjectKind::StatefulSet,
@@ -352,6 +362,9 @@ impl ManifestObject {
             ObjectKind::ServiceAccount => parse(value, object_kind, ManifestObject::ServiceAccount),
             ObjectKind::ConfigMap => parse(value, object_kind, ManifestObject::ConfigMap),
             ObjectKind::Secret => parse(value, object_kind, ManifestObject::Secret),
+            ObjectKind::PersistentVolumeClaim => {
+                parse(value, object_kind, ManifestObject::PersistentVolumeClaim)
+            }
             ObjectKind::Service => parse(value, object_kind, ManifestObject::Service),
             ObjectKind::Deployment => parse(value, object_kind, ManifestObject::Deployment),
             ObjectKind::StatefulSet => parse(value, object_kind, ManifestObject::StatefulSet),
@@ -393,6 +406,7 @@ from_kind!(
     ServiceAccount,
     ConfigMap,
     Secret,
+    PersistentVolumeClaim,
     Service,
     Deployment,
     StatefulSet,

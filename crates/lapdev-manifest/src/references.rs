@@ -3,7 +3,8 @@
 //! [`workload_references`] lists every ConfigMap, Secret, ServiceAccount and
 //! Service a workload names: `env[].valueFrom`, `envFrom` (prefixes do not
 //! change the reference), volumes (including projected sources and the
-//! volume plugins that name a Secret), `imagePullSecrets`, the
+//! volume plugins that name a Secret), PersistentVolumeClaims,
+//! `imagePullSecrets`, the
 //! ServiceAccount, and a StatefulSet's governing `serviceName`, in
 //! containers, init containers and ephemeral containers alike.
 //! [`matching_services`] finds the Services whose selector matches the pod
@@ -276,6 +277,16 @@ impl Refs {
                 self.local(ObjectKind::Secret, secret, format!("{at}.{field}"));
             }
         }
+        if let Some(claim) = &volume.persistent_volume_claim {
+            let field = format!("{at}.persistentVolumeClaim");
+            self.push(
+                ObjectKind::PersistentVolumeClaim,
+                &claim.claim_name,
+                None,
+                false,
+                field,
+            );
+        }
         if let Some(azure) = &volume.azure_file {
             self.push(
                 ObjectKind::Secret,
@@ -417,7 +428,8 @@ pub struct Resolution {
 }
 
 /// Resolves the references of `workloads` against `available` (the objects
-/// of the source namespaces: ConfigMaps, Secrets, Services, ServiceAccounts).
+/// of the source namespaces: ConfigMaps, Secrets, PersistentVolumeClaims,
+/// Services, ServiceAccounts).
 /// A missing non-optional reference is a [`Severity::Warning`]; a missing
 /// optional one a [`Severity::Note`]. Nothing is dropped silently.
 pub fn resolve(workloads: &[ManifestObject], available: &[ManifestObject]) -> Resolution {

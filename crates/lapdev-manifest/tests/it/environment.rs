@@ -252,6 +252,7 @@ fn plan_is_deterministic_and_starts_with_the_namespace() {
             "Secret/lapdev-a/api-tls",
             "Secret/lapdev-a/db-credentials",
             "Secret/lapdev-a/registry-credentials",
+            "PersistentVolumeClaim/lapdev-a/uploads",
             "Service/lapdev-a/api",
             "Service/lapdev-a/payments",
             "Service/lapdev-a/storefront",

@@ -47,13 +47,13 @@ fn from_value() {
     check_from_value(
         named("extensions/v1beta1", "Deployment"),
         expect![
-            "err unsupported object extensions/v1beta1/Deployment: Lapdev copies Deployments, StatefulSets, DaemonSets, ConfigMaps, Secrets, Services, ServiceAccounts and Namespaces"
+            "err unsupported object extensions/v1beta1/Deployment: Lapdev copies Deployments, StatefulSets, DaemonSets, ConfigMaps, Secrets, PersistentVolumeClaims, Services, ServiceAccounts and Namespaces"
         ],
     );
     check_from_value(
         named("rbac.authorization.k8s.io/v1", "RoleBinding"),
         expect![
-            "err unsupported object rbac.authorization.k8s.io/v1/RoleBinding: Lapdev copies Deployments, StatefulSets, DaemonSets, ConfigMaps, Secrets, Services, ServiceAccounts and Namespaces"
+            "err unsupported object rbac.authorization.k8s.io/v1/RoleBinding: Lapdev copies Deployments, StatefulSets, DaemonSets, ConfigMaps, Secrets, PersistentVolumeClaims, Services, ServiceAccounts and Namespaces"
         ],
     );
     check_from_value(
@@ -158,6 +158,7 @@ fn kind_info_for_the_dynamic_api() {
         ServiceAccount v1 group="" version=v1 plural=serviceaccounts namespaced=true
         ConfigMap v1 group="" version=v1 plural=configmaps namespaced=true
         Secret v1 group="" version=v1 plural=secrets namespaced=true
+        PersistentVolumeClaim v1 group="" version=v1 plural=persistentvolumeclaims namespaced=true
         Service v1 group="" version=v1 plural=services namespaced=true
         Deployment apps/v1 group="apps" version=v1 plural=deployments namespaced=true
         StatefulSet apps/v1 group="apps" version=v1 plural=statefulsets namespaced=true

@@ -94,6 +94,7 @@ volumes:
             ConfigMap/shop/cfg at spec.template.spec.volumes[config].configMap
             Secret/shop/tls key=tls.crt optional at spec.template.spec.volumes[tls].secret.items[0]
             Secret/shop/tls key=tls.key optional at spec.template.spec.volumes[tls].secret.items[1]
+            PersistentVolumeClaim/shop/data at spec.template.spec.volumes[data].persistentVolumeClaim
         "#]],
     );
 }
