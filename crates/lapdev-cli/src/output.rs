@@ -182,7 +182,7 @@ fn joined<T: std::fmt::Display>(items: &[T], none: &str) -> String {
 
 /// `11.5` cores from millicores.
 fn cpu(millis: u64) -> String {
-    if millis % 1000 == 0 {
+    if millis.is_multiple_of(1000) {
         format!("{}", millis / 1000)
     } else {
         format!("{:.1}", millis as f64 / 1000.0)

@@ -11,6 +11,7 @@ mod lifecycle;
 mod logs;
 mod openapi;
 mod sessions;
+mod tunnel;
 mod web;
 
 use lapdev_server::{RunningServer, ServerConfig};
