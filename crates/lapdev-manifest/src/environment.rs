@@ -8,7 +8,7 @@
 //! * **namespace rewrite**: `metadata.namespace` becomes the target
 //!   namespace, and so does a source namespace named in a pod (anti-)affinity
 //!   term's `namespaces` (it meant "pods of my own namespace"). Names are
-//!   kept, so in-namespace short Service names (`http://db:5432`, `db.`) keep
+//!   kept, so in-namespace short Service names (`db`, `http://db:5432`) keep
 //!   working. Strings are never rewritten: an env value or ConfigMap with a
 //!   fully qualified name (`db.shop.svc.cluster.local`) still points at the
 //!   source namespace; the plan warns about each such env value, ConfigMap

@@ -5,9 +5,11 @@
 //!
 //! * [`object`]: [`ManifestObject`], the closed set of kinds Lapdev copies, with
 //!   one generic way to reach metadata and JSON conversion for the wire.
-//! * [`clean`](mod@clean): strip what the source cluster wrote (uid, status, cluster IPs, …).
-//! * [`references`]: what a workload needs (ConfigMaps, Secrets, its
-//!   ServiceAccount, matching Services) and what is missing.
+//! * [`clean`](mod@clean): strip what the source cluster wrote (uid,
+//!   status, cluster IPs, finalizers, …).
+//! * [`references`]: what a workload needs (ConfigMaps, Secrets,
+//!   PersistentVolumeClaims, its ServiceAccount, matching Services) and what
+//!   is missing.
 //! * [`secrets`]: the catalog's Secret policy (copy, redact, exclude).
 //! * [`catalog`]: resolve + clean + policy in one call: what a catalog stores.
 //! * [`diff`](mod@diff): per-object, per-field differences between two object sets.
