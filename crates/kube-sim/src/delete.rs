@@ -90,9 +90,7 @@ pub(crate) fn delete(
     if w.dry_run {
         return Ok((*obj).clone());
     }
-    let out = delete_object(st, &k, opts.orphan);
-    settle_namespaces(st);
-    Ok(out)
+    Ok(delete_object(st, &k, opts.orphan))
 }
 
 /// Marks for deletion (finalizers present, or a namespace) or removes now.
@@ -193,37 +191,40 @@ pub(crate) fn delete_collection(
             listed.items.push(Arc::new(v));
         }
     }
-    settle_namespaces(st);
     listed.resource_version = st.rv;
     Ok(listed)
 }
 
-/// The namespace controller, run synchronously after every deletion: a
-/// Terminating namespace has its content deleted; once empty (and without
-/// finalizers of its own) it is removed.
-pub(crate) fn settle_namespaces(st: &mut State) {
-    let terminating: Vec<ObjectKey> = st
-        .range(registry::namespaces(), None)
+/// Namespaces marked Terminating, by name.
+pub(crate) fn terminating_namespaces(st: &State) -> Vec<String> {
+    st.range(registry::namespaces(), None)
         .filter(|(_, o)| meta::is_deleting(o))
+        .map(|(k, _)| k.name.clone())
+        .collect()
+}
+
+/// The namespace controller's step for one Terminating namespace: its
+/// content is deleted (objects with finalizers get a deletionTimestamp);
+/// once empty, and without finalizers of its own, the namespace is removed.
+pub(crate) fn settle_namespace(st: &mut State, ns: &str) {
+    let nk = ops::key(registry::namespaces(), None, ns);
+    if !st.get(&nk).is_some_and(|o| meta::is_deleting(o)) {
+        return;
+    }
+    let content: Vec<ObjectKey> = registry::all()
+        .filter(|(_, d)| d.namespaced)
+        .flat_map(|(id, _)| st.range(id, Some(ns)))
+        .filter(|(_, o)| !meta::is_deleting(o))
         .map(|(k, _)| k.clone())
         .collect();
-    for nk in terminating {
-        let ns = nk.name.clone();
-        let content: Vec<ObjectKey> = registry::all()
-            .filter(|(_, d)| d.namespaced)
-            .flat_map(|(id, _)| st.range(id, Some(&ns)))
-            .filter(|(_, o)| !meta::is_deleting(o))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in content {
-            delete_object(st, &k, false);
-        }
-        let empty = registry::all()
-            .filter(|(_, d)| d.namespaced)
-            .all(|(id, _)| st.range(id, Some(&ns)).next().is_none());
-        let held = st.get(&nk).is_some_and(|o| meta::finalizers(o) > 0);
-        if empty && !held {
-            st.remove(&nk);
-        }
+    for k in content {
+        delete_object(st, &k, false);
+    }
+    let empty = registry::all()
+        .filter(|(_, d)| d.namespaced)
+        .all(|(id, _)| st.range(id, Some(ns)).next().is_none());
+    let held = st.get(&nk).is_some_and(|o| meta::finalizers(o) > 0);
+    if empty && !held {
+        st.remove(&nk);
     }
 }

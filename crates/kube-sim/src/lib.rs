@@ -27,6 +27,7 @@ mod error;
 mod failures;
 mod handler;
 mod meta;
+mod namespaces;
 mod ops;
 mod patch;
 mod registry;
@@ -80,6 +81,7 @@ pub struct KubeSimBuilder {
     seed_paths: Vec<PathBuf>,
     seed_texts: Vec<(String, String)>,
     failures: Vec<(WorkloadRef, Failure)>,
+    namespace_delay: Option<Duration>,
 }
 
 impl KubeSimBuilder {
@@ -130,13 +132,21 @@ impl KubeSimBuilder {
         self
     }
 
+    /// How long a Terminating namespace waits before its content is deleted
+    /// (default 1 s; a real controller takes a few seconds).
+    pub fn namespace_finalize_delay(mut self, delay: Duration) -> Self {
+        self.namespace_delay = Some(delay);
+        self
+    }
+
     /// Injects a failure from the start.
     pub fn fail(mut self, workload: WorkloadRef, failure: Failure) -> Self {
         self.failures.push((workload, failure));
         self
     }
 
-    /// Builds the server. With the simulator on, call inside a Tokio runtime.
+    /// Builds the server. Call inside a Tokio runtime: the namespace
+    /// controller (and the simulator, when on) run as tasks.
     pub fn build(self) -> Result<KubeSim, Error> {
         let core = core::Core::new(self.core);
         seed::bootstrap(&core);
@@ -154,6 +164,9 @@ impl KubeSimBuilder {
             tracker: TaskTracker::new(),
             cancel: CancellationToken::new(),
         };
+        let delay = self.namespace_delay.unwrap_or(Duration::from_secs(1));
+        sim.tracker
+            .spawn(namespaces::run(sim.core.clone(), delay, sim.cancel.clone()));
         if let Some(cfg) = self.simulator {
             sim.tracker
                 .spawn(simulator::run(sim.core.clone(), cfg, sim.cancel.clone()));

@@ -598,7 +598,6 @@ pub(crate) fn update(
         meta::meta_mut(&mut new).insert("resourceVersion".into(), json!(rv.to_string()));
         st.put(k.clone(), new, rv);
         let last = crate::delete::remove_now(st, &k);
-        crate::delete::settle_namespaces(st);
         return Ok(last.map(|v| (*v).clone()).unwrap_or(Value::Null));
     }
     let rv = st.next_rv();

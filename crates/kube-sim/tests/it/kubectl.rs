@@ -66,14 +66,20 @@ impl Kubectl {
 
     /// Runs `kubectl` with a 30 s timeout in a blocking thread.
     async fn run(&self, args: &[&str]) -> Out {
+        self.run_in(Some(&self.ns), args).await
+    }
+
+    /// Runs `kubectl` with a 30 s timeout, in `ns` or without `-n`.
+    async fn run_in(&self, ns: Option<&str>, args: &[&str]) -> Out {
         let mut cmd = Command::new("timeout");
         cmd.arg("30")
             .arg("/usr/bin/kubectl")
             .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("-n")
-            .arg(&self.ns)
-            .args(args);
+            .arg(&self.kubeconfig);
+        if let Some(ns) = ns {
+            cmd.arg("-n").arg(ns);
+        }
+        cmd.args(args);
         let out = tokio::task::spawn_blocking(move || cmd.output().expect("kubectl runs"))
             .await
             .unwrap();
@@ -366,6 +372,21 @@ async fn watch_wait_and_namespace_delete_transcript() {
             .await;
         assert_ne!(o.code, 0, "{o:?}");
     }
+    // A file holding a Namespace and its content: apply, then delete -f
+    // (the namespace's content is still there to delete, as on a real cluster).
+    let extra = format!("{}-x", k.ns);
+    let f = k.file(
+        "ns.yaml",
+        &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {extra}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: inside\n  namespace: {extra}\ndata:\n  a: b\n"),
+    );
+    let o = k
+        .run_in(None, &["apply", "--validate=false", "-f", &f])
+        .await;
+    let want = format!("namespace/{extra} created\nconfigmap/inside created");
+    assert_eq!((o.code, o.stdout.as_str()), (0, want.as_str()), "{o:?}");
+    let o = k.run_in(None, &["delete", "-f", &f, "--timeout=25s"]).await;
+    let want = format!("namespace \"{extra}\" deleted\nconfigmap \"inside\" deleted");
+    assert_eq!((o.code, o.stdout.as_str()), (0, want.as_str()), "{o:?}");
     // delete ns --wait returns once the namespace and its content are gone.
     let ns = k.ns.clone();
     let o = k
