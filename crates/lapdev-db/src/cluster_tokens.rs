@@ -167,6 +167,24 @@ impl Db {
         Ok(revoked)
     }
 
+    /// Whether the token still exists and has not retired at `now` (checked
+    /// again once a tunnel is registered, closing the race with a
+    /// revocation that happened during its handshake).
+    pub async fn cluster_token_is_valid(
+        &self,
+        id: ClusterTokenId,
+        now: Timestamp,
+    ) -> DbResult<bool> {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM cluster_tokens WHERE id = $1 AND (retires_at IS NULL OR retires_at > $2)",
+        )
+        .bind(id.to_string())
+        .bind(millis(now))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// Ends the grace period of the cluster's retiring tokens once its
     /// current token (`current`) is used: deletes the others. Returns how
     /// many were deleted (0 when `current` is itself a retiring token).

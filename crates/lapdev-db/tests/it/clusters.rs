@@ -337,11 +337,18 @@ async fn revocation_removes_every_token(db: &Db) {
     )
     .await
     .unwrap();
+    let (_, current) = db
+        .cluster_by_token_hash("hash-of-lpc_new1", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(db.cluster_token_is_valid(current.id, now).await.unwrap());
     let revoked = db
         .cluster_token_revoke(org.id, dev.id, &event(&alice, "cluster.revoke_token"))
         .await
         .unwrap();
     assert_eq!(revoked, 2);
+    assert!(!db.cluster_token_is_valid(current.id, now).await.unwrap());
     for secret in ["hash-of-lpc_old1", "hash-of-lpc_new1"] {
         assert!(
             db.cluster_by_token_hash(secret, now)

@@ -70,6 +70,20 @@ pub(crate) async fn run(
 
     let registry = state.tunnels().clone();
     let (session, outbound) = registry.register(cluster.id, token.retires_at);
+    // A revocation (or deletion) during the handshake closed nothing, since
+    // the session was not registered yet: check the token once more.
+    match state
+        .db()
+        .cluster_token_is_valid(token.id, Timestamp::now())
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => session.close(close_code::TOKEN_REVOKED, "the cluster token was revoked"),
+        Err(e) => {
+            tracing::warn!(error = %Chain(&e), "could not re-check the cluster token");
+            session.close(1011, "the server could not check the token");
+        }
+    }
     if token.retires_at.is_none() {
         // The new token is in use: the grace period of the old one ends.
         if let Err(e) = state
