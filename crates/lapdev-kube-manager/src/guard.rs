@@ -1,12 +1,12 @@
 //! kube-manager's own write rules, checked on every request whatever the
 //! server says: writes only ever go to a Lapdev-managed namespace
 //! ([`ManagedNamespace`]: `lapdev-` prefix, DNS label, ≤ 63 characters) that
-//! carries the `app.kubernetes.io/managed-by: lapdev` label. Every write
+//! carries the `lapdev.io/managed: "true"` label. Every write
 //! path takes a [`ManagedNamespace`], which only [`managed_namespace`] makes
 //! from what the server sent. Reads of source namespaces need no guard.
 
 use k8s_openapi::api::core::v1::Namespace;
-use lapdev_tunnel_proto::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, ManagedNamespace, TunnelError};
+use lapdev_tunnel_proto::{MANAGED_LABEL, MANAGED_LABEL_VALUE, ManagedNamespace, TunnelError};
 
 /// Parses a namespace name the server asked to write to, or refuses.
 pub fn managed_namespace(name: &str) -> Result<ManagedNamespace, TunnelError> {
@@ -24,13 +24,13 @@ pub fn check_managed_label(ns: &ManagedNamespace, object: &Namespace) -> Result<
         .metadata
         .labels
         .as_ref()
-        .and_then(|l| l.get(MANAGED_BY_LABEL))
-        .is_some_and(|v| v == MANAGED_BY_VALUE);
+        .and_then(|l| l.get(MANAGED_LABEL))
+        .is_some_and(|v| v == MANAGED_LABEL_VALUE);
     if labelled {
         Ok(())
     } else {
         Err(TunnelError::forbidden(format!(
-            "namespace {ns} was not created by Lapdev (no {MANAGED_BY_LABEL}={MANAGED_BY_VALUE} label); kube-manager will not change it"
+            "namespace {ns} was not created by Lapdev (no {MANAGED_LABEL}={MANAGED_LABEL_VALUE} label); kube-manager will not change it"
         )))
     }
 }
@@ -73,10 +73,10 @@ mod tests {
             check_managed_label(&ns, &object).unwrap_err().code,
             ErrorCode::Forbidden
         );
-        object.metadata.labels = Some([(MANAGED_BY_LABEL.to_string(), "helm".to_string())].into());
+        object.metadata.labels = Some([(MANAGED_LABEL.to_string(), "false".to_string())].into());
         assert!(check_managed_label(&ns, &object).is_err());
         object.metadata.labels =
-            Some([(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string())].into());
+            Some([(MANAGED_LABEL.to_string(), MANAGED_LABEL_VALUE.to_string())].into());
         check_managed_label(&ns, &object).unwrap();
     }
 }

@@ -135,7 +135,7 @@ pub use crate::frames::{
     ClientFrame, Heartbeat, HeartbeatAck, Hello, Refused, RefusedCode, RequestId, ServerFrame,
     Welcome,
 };
-pub use crate::namespace::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, ManagedNamespace, NamespaceError};
+pub use crate::namespace::{MANAGED_LABEL, MANAGED_LABEL_VALUE, ManagedNamespace, NamespaceError};
 pub use crate::pending::Pending;
 pub use crate::request::{ClusterStatus, Request, Response};
 pub use crate::version::{MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, VersionRange};

@@ -2,10 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The label every Lapdev-managed namespace carries (`app.kubernetes.io/managed-by`).
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-/// The value of [`MANAGED_BY_LABEL`] on Lapdev-managed namespaces.
-pub const MANAGED_BY_VALUE: &str = "lapdev";
+/// The label every Lapdev-managed namespace carries (`lapdev.io/managed`).
+pub const MANAGED_LABEL: &str = "lapdev.io/managed";
+/// The value of [`MANAGED_LABEL`] on Lapdev-managed namespaces.
+pub const MANAGED_LABEL_VALUE: &str = "true";
 
 /// The name of a Lapdev-managed namespace: `lapdev-` followed by at least one
 /// character, a valid DNS label (RFC 1123: lowercase letters, digits and

@@ -19,7 +19,7 @@ pub enum Request {
     /// not trusted with kube-manager's rules: kube-manager answers
     /// [`ErrorCode::Forbidden`](crate::ErrorCode::Forbidden) unless it parses
     /// as a [`ManagedNamespace`](crate::ManagedNamespace) *and* the namespace
-    /// carries the [`MANAGED_BY_LABEL`](crate::MANAGED_BY_LABEL) label.
+    /// carries the [`MANAGED_LABEL`](crate::MANAGED_LABEL) label.
     /// Answered with [`Response::Deleted`].
     DeleteNamespace { namespace: String },
 }

@@ -68,7 +68,7 @@ async fn concurrent_requests_are_answered_by_id_and_writes_are_guarded() {
         conn.send(&req(id, delete(ns))).await;
         expected.insert(id, "Forbidden".into());
     }
-    // A Lapdev-style name that Lapdev did not create (no managed-by label).
+    // A Lapdev-style name that Lapdev did not create (no lapdev.io/managed label).
     conn.send(&req(110, delete("lapdev-tools"))).await;
     expected.insert(110, "Forbidden".into());
     conn.send(&req(111, delete("lapdev-missing"))).await;

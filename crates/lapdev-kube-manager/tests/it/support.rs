@@ -461,7 +461,7 @@ apiVersion: v1
 kind: Namespace
 metadata:
   name: lapdev-env1
-  labels: {app.kubernetes.io/managed-by: lapdev}
+  labels: {lapdev.io/managed: "true"}
 ---
 apiVersion: v1
 kind: Namespace
