@@ -163,7 +163,9 @@ pub(crate) fn start(
             "resourceVersionMatch: Unsupported value: {m:?} for watch"
         )));
     }
-    let mut pending = VecDeque::new();
+    // Collected under the lock, serialized after it is released.
+    let mut initial = Vec::new();
+    let mut replay = Vec::new();
     let st = core.lock();
     let rx = st.subscribe();
     let expire = core.expire.subscribe();
@@ -186,9 +188,7 @@ pub(crate) fn start(
                 ..p.clone()
             },
         )?;
-        for obj in &listed.items {
-            pending.push_back(line("ADDED", obj));
-        }
+        initial = listed.items;
         last_rv = st.rv;
     } else {
         let n = ops::parse_rv(rv.unwrap_or_default())?;
@@ -198,7 +198,7 @@ pub(crate) fn start(
         match st.since(n) {
             Some(events) => {
                 last_rv = st.rv;
-                pending.extend(events.iter().filter_map(|e| translate(res, ns, p, e)));
+                replay = events;
             }
             None => {
                 let msg = format!("too old resource version: {n} ({})", st.compacted + 1);
@@ -210,6 +210,8 @@ pub(crate) fn start(
         }
     }
     drop(st);
+    let mut pending: VecDeque<Bytes> = initial.iter().map(|o| line("ADDED", o)).collect();
+    pending.extend(replay.iter().filter_map(|e| translate(res, ns, p, e)));
     let now = tokio::time::Instant::now();
     let bookmark_every = core.config.bookmark_interval;
     let mut ws = WatchState {

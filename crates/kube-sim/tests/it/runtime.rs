@@ -249,3 +249,83 @@ async fn watcher_with_selector_converges() {
         }
     }
 }
+
+/// kube-runtime `Controller` works unchanged: a reconciler that server-side
+/// applies an owned child per ConfigMap converges, and deleting the parent
+/// cascades to the child (ownerReferences).
+#[tokio::test]
+async fn controller_reconciles_with_server_side_apply() {
+    use std::sync::Arc;
+
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::Resource;
+    use kube::runtime::controller::{Action, Controller};
+
+    let e = env().await;
+    let parents: Api<ConfigMap> = e.api();
+    let children: Api<Secret> = e.api();
+
+    #[derive(Debug, thiserror::Error)]
+    #[error(transparent)]
+    struct Error(#[from] kube::Error);
+
+    async fn reconcile(cm: Arc<ConfigMap>, secrets: Arc<Api<Secret>>) -> Result<Action, Error> {
+        let name = cm.metadata.name.clone().unwrap();
+        let owner = cm.controller_owner_ref(&()).unwrap();
+        let child = json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": format!("{name}-child"), "ownerReferences": [owner]},
+            "stringData": {"from": name},
+        });
+        secrets
+            .patch(
+                &format!("{name}-child"),
+                &PatchParams::apply("test-controller").force(),
+                &Patch::Apply(child),
+            )
+            .await?;
+        Ok(Action::await_change())
+    }
+
+    let ctl = Controller::new(parents.clone(), watcher::Config::default())
+        .owns(children.clone(), watcher::Config::default())
+        .run(
+            reconcile,
+            |_, _, _| Action::await_change(),
+            Arc::new(children.clone()),
+        )
+        .boxed();
+    let driver = tokio::spawn(async move {
+        let mut ctl = ctl;
+        while ctl.next().await.is_some() {}
+    });
+    for n in ["p1", "p2", "p3"] {
+        parents
+            .create(&PostParams::default(), &cm(n, json!({})))
+            .await
+            .unwrap();
+    }
+    for n in ["p1", "p2", "p3"] {
+        let cond = |s: Option<&Secret>| s.is_some();
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            kube::runtime::wait::await_condition(children.clone(), &format!("{n}-child"), cond),
+        )
+        .await
+        .expect("child created")
+        .unwrap();
+    }
+    parents
+        .delete("p1", &DeleteParams::default())
+        .await
+        .unwrap();
+    let gone =
+        kube::runtime::wait::await_condition(children.clone(), "p1-child", |s: Option<&Secret>| {
+            s.is_none()
+        });
+    tokio::time::timeout(Duration::from_secs(120), gone)
+        .await
+        .expect("child garbage-collected")
+        .unwrap();
+    driver.abort();
+}
