@@ -38,7 +38,7 @@
 mod template;
 
 use askama::Template;
-use lapdev_tunnel_proto::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, ManagedNamespace};
+use lapdev_tunnel_proto::{MANAGED_LABEL, MANAGED_LABEL_VALUE, ManagedNamespace};
 
 /// The kube-manager image; its tag is the server's version.
 pub(crate) const IMAGE_REPOSITORY: &str = "ghcr.io/lapdev/lapdev-kube-manager";
@@ -116,8 +116,8 @@ pub(crate) fn render(params: &InstallParams) -> String {
         source_namespaces: &params.source_namespaces,
         service_account_user: SERVICE_ACCOUNT_USER,
         ns_prefix: ManagedNamespace::PREFIX,
-        managed_label: MANAGED_BY_LABEL,
-        managed_value: MANAGED_BY_VALUE,
+        managed_label: MANAGED_LABEL,
+        managed_value: MANAGED_LABEL_VALUE,
     }
     .render()
     .expect("the manifest template renders")

@@ -234,7 +234,7 @@ fn check_common(m: &Manifest, token: &str, server_url: &str) {
     assert_eq!(rules.resources.as_deref().unwrap(), ["*/*"]);
     let validations = spec.validations.as_deref().unwrap();
     assert_eq!(validations.len(), 5);
-    let label = lapdev_tunnel_proto::MANAGED_BY_LABEL;
+    let label = lapdev_tunnel_proto::MANAGED_LABEL;
     let variables = serde_json::to_string(&spec.variables).unwrap();
     assert!(variables.contains(&format!("'{label}' in namespaceObject.metadata.labels")));
     assert!(variables.contains("request.namespace.startsWith('lapdev-')"));
