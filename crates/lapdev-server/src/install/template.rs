@@ -15,6 +15,12 @@ use askama::Template;
 # namespaces), a ValidatingAdmissionPolicy that enforces the latter, the token
 # Secret and the kube-manager Deployment. kube-manager connects OUT to
 # {{ server_url }}; nothing connects into the cluster.
+{%- if !server_url.starts_with("https://") %}
+#
+# WARNING: {{ server_url }} is not HTTPS. kube-manager only connects over TLS:
+# serve Lapdev with --tls-cert/--tls-key, or behind a TLS proxy with
+# --external-url https://..., then fetch this manifest again.
+{%- endif %}
 apiVersion: v1
 kind: Namespace
 metadata:

@@ -303,4 +303,8 @@ async fn the_admin_manifest_has_a_placeholder_and_no_token() {
     assert!(yaml.contains(lapdev_api::TOKEN_PLACEHOLDER));
     assert!(!yaml.contains(token));
     assert!(yaml.contains(&format!("value: \"{}\"", t.server.url())));
+    assert!(
+        yaml.contains("WARNING: http://"),
+        "a plain-HTTP server URL is flagged: kube-manager needs TLS"
+    );
 }

@@ -532,6 +532,22 @@ async fn kube_manager_connects_over_tls() {
         "{created}"
     );
 
+    let manifest = https
+        .get(format!(
+            "https://localhost:{port}/install/kube-manager.yaml?token={token}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(manifest.contains(&format!("value: \"https://localhost:{port}\"")));
+    assert!(
+        !manifest.contains("WARNING"),
+        "HTTPS: nothing to warn about"
+    );
+
     let url = format!("wss://localhost:{port}{TUNNEL_PATH}");
     let mut kube = Kube::open_with(
         &url,
