@@ -105,6 +105,14 @@ async fn configmap_transcript() {
     let Some(k) = Kubectl::new(&e).await else {
         return;
     };
+    let f0 = k.file("cm0.yaml", &CM.replace("app-config", "created-config"));
+    assert_eq!(
+        k.ok(&["create", "--validate=false", "-f", &f0]).await,
+        "configmap/created-config created"
+    );
+    let o = k.run(&["create", "--validate=false", "-f", &f0]).await;
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("AlreadyExists"), "{o:?}");
     let f1 = k.file("cm1.yaml", CM);
     assert_eq!(
         k.ok(&["apply", "--validate=false", "-f", &f1]).await,
@@ -125,8 +133,9 @@ async fn configmap_transcript() {
         "configmap/app-config unchanged"
     );
     assert_eq!(
-        k.ok(&["get", "cm", "-l", "tier=web", "-o", "name"]).await,
-        "configmap/app-config"
+        k.ok(&["get", "cm", "-l", "tier=web,!color", "-o", "name"])
+            .await,
+        "configmap/app-config\nconfigmap/created-config"
     );
     assert_eq!(
         k.ok(&["get", "cm", "-l", "tier in (db)", "-o", "name"])
@@ -371,6 +380,7 @@ async fn watch_wait_and_namespace_delete_transcript() {
             .run(&["create", "configmap", "gen", "--from-literal=a=b"])
             .await;
         assert_ne!(o.code, 0, "{o:?}");
+        assert!(o.stderr.contains("unknown format"), "{o:?}");
     }
     // A file holding a Namespace and its content: apply, then delete -f
     // (the namespace's content is still there to delete, as on a real cluster).
