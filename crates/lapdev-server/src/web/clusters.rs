@@ -18,6 +18,7 @@ use crate::auth::SessionUser;
 use crate::state::AppState;
 
 struct Row {
+    href: String,
     name: String,
     status: &'static str,
     roles: Vec<&'static str>,
@@ -27,29 +28,66 @@ struct Row {
     last_seen: String,
 }
 
-fn row(c: Cluster) -> Row {
+fn last_seen(c: &Cluster) -> String {
+    match (c.status, c.last_seen_at) {
+        (ClusterStatus::Active, _) => "Connected".into(),
+        (_, Some(t)) => date(t),
+        (_, None) => "Never".into(),
+    }
+}
+
+fn row(org: &str, c: Cluster) -> Row {
     Row {
+        href: format!("/orgs/{org}/clusters/{}", c.name),
+        last_seen: last_seen(&c),
         name: c.name.to_string(),
         status: c.status.as_str(),
         roles: c.roles.iter().map(|r| r.as_str()).collect(),
         permissions: c.permissions.iter().map(|p| p.as_str()).collect(),
         kubernetes: c.kubernetes_version.unwrap_or_else(|| "—".into()),
         nodes: c.node_count.map_or_else(|| "—".into(), |n| n.to_string()),
-        last_seen: match (c.status, c.last_seen_at) {
-            (ClusterStatus::Active, _) => "Connected".into(),
-            (_, Some(t)) => date(t),
-            (_, None) => "Never".into(),
-        },
     }
 }
 
-/// What the connect form holds (its defaults, or what failed).
-struct Draft {
-    name: String,
-    source: bool,
-    target: bool,
-    personal: bool,
-    shared: bool,
+/// The roles and permissions checkboxes (and, on the connect form, a name).
+pub(super) struct Draft {
+    pub(super) name: String,
+    pub(super) source: bool,
+    pub(super) target: bool,
+    pub(super) personal: bool,
+    pub(super) shared: bool,
+}
+
+impl Draft {
+    pub(super) fn of(c: &Cluster) -> Draft {
+        Draft {
+            name: c.name.to_string(),
+            source: c.roles.contains(&ClusterRole::Source),
+            target: c.roles.contains(&ClusterRole::Target),
+            personal: c.permissions.contains(&ClusterPermission::Personal),
+            shared: c.permissions.contains(&ClusterPermission::Shared),
+        }
+    }
+
+    pub(super) fn roles(&self) -> Vec<ClusterRole> {
+        [
+            (self.source, ClusterRole::Source),
+            (self.target, ClusterRole::Target),
+        ]
+        .into_iter()
+        .filter_map(|(on, r)| on.then_some(r))
+        .collect()
+    }
+
+    pub(super) fn permissions(&self) -> Vec<ClusterPermission> {
+        [
+            (self.personal, ClusterPermission::Personal),
+            (self.shared, ClusterPermission::Shared),
+        ]
+        .into_iter()
+        .filter_map(|(on, p)| on.then_some(p))
+        .collect()
+    }
 }
 
 impl Default for Draft {
@@ -115,8 +153,8 @@ async fn render(
     let remember = remember_org(state, &org);
     let view = ClustersPage {
         shell,
+        rows: page.items.into_iter().map(|c| row(&org, c)).collect(),
         org,
-        rows: page.items.into_iter().map(row).collect(),
         connected: extras.connected,
         draft: extras.draft.unwrap_or_default(),
     };
@@ -170,30 +208,10 @@ impl ConnectForm {
 fn parse_connect(d: &Draft) -> Result<CreateCluster, AppError> {
     let name =
         ClusterName::parse(d.name.clone()).map_err(|e| AppError::invalid("name", e.reason))?;
-    let roles = [
-        (d.source, ClusterRole::Source),
-        (d.target, ClusterRole::Target),
-    ];
-    let permissions = [
-        (d.personal, ClusterPermission::Personal),
-        (d.shared, ClusterPermission::Shared),
-    ];
     Ok(CreateCluster {
         name,
-        roles: Some(
-            roles
-                .iter()
-                .filter(|(on, _)| *on)
-                .map(|(_, r)| *r)
-                .collect(),
-        ),
-        permissions: Some(
-            permissions
-                .iter()
-                .filter(|(on, _)| *on)
-                .map(|(_, p)| *p)
-                .collect(),
-        ),
+        roles: Some(d.roles()),
+        permissions: Some(d.permissions()),
     })
 }
 

@@ -10,6 +10,7 @@
 
 mod assets;
 mod audit;
+mod cluster_settings;
 mod clusters;
 mod forms;
 mod layout;
@@ -37,6 +38,11 @@ enum Handler {
     Organization,
     Clusters,
     ConnectCluster,
+    Cluster,
+    UpdateCluster,
+    RotateClusterToken,
+    RevokeClusterToken,
+    DeleteCluster,
     Catalogs,
     Environments,
     Members,
@@ -77,6 +83,27 @@ pub const WEB_ROUTES: &[WebRoute] = &[
     route("GET", "/orgs/{org}", Handler::Organization),
     route("GET", "/orgs/{org}/clusters", Handler::Clusters),
     route("POST", "/orgs/{org}/clusters", Handler::ConnectCluster),
+    route("GET", "/orgs/{org}/clusters/{cluster}", Handler::Cluster),
+    route(
+        "POST",
+        "/orgs/{org}/clusters/{cluster}",
+        Handler::UpdateCluster,
+    ),
+    route(
+        "POST",
+        "/orgs/{org}/clusters/{cluster}/rotate",
+        Handler::RotateClusterToken,
+    ),
+    route(
+        "POST",
+        "/orgs/{org}/clusters/{cluster}/revoke",
+        Handler::RevokeClusterToken,
+    ),
+    route(
+        "POST",
+        "/orgs/{org}/clusters/{cluster}/delete",
+        Handler::DeleteCluster,
+    ),
     route("GET", "/orgs/{org}/catalogs", Handler::Catalogs),
     route("GET", "/orgs/{org}/environments", Handler::Environments),
     route("GET", "/orgs/{org}/members", Handler::Members),
@@ -114,6 +141,11 @@ fn method_router(r: &WebRoute) -> MethodRouter<AppState> {
         Handler::Organization => on(method, placeholders::organization),
         Handler::Clusters => on(method, clusters::page),
         Handler::ConnectCluster => on(method, clusters::connect),
+        Handler::Cluster => on(method, cluster_settings::page),
+        Handler::UpdateCluster => on(method, cluster_settings::update),
+        Handler::RotateClusterToken => on(method, cluster_settings::rotate),
+        Handler::RevokeClusterToken => on(method, cluster_settings::revoke),
+        Handler::DeleteCluster => on(method, cluster_settings::delete),
         Handler::Catalogs => on(method, placeholders::catalogs),
         Handler::Environments => on(method, placeholders::environments),
         Handler::Members => on(method, members::page),

@@ -344,6 +344,19 @@ async fn sign_in_add_a_member_change_its_role_sign_out() {
         "pending"
     );
     screenshot(&c, "dashboard-clusters-connect.png").await;
+    wait_for(&c, "tr[data-cluster='dev-eu'] a")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#cluster-details").await;
+    wait_for(&c, "#rotate-token button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert!(text_of(&c, "#cluster-token").await.starts_with("lpc_"));
+    screenshot(&c, "dashboard-cluster.png").await;
 
     wait_for(&c, "nav a[href='/settings']")
         .await

@@ -65,6 +65,41 @@ const TABLE: &[(&str, &str, [&str; 4])] = &[
     ),
     (
         "GET",
+        "/orgs/{org}/clusters/{cluster}",
+        ["303 /login", "404", "200", "200"],
+    ),
+    (
+        "POST",
+        "/orgs/{org}/clusters/{cluster}",
+        [
+            "303 /login",
+            "404",
+            "403",
+            "303 /orgs/default/clusters/walk",
+        ],
+    ),
+    (
+        "POST",
+        "/orgs/{org}/clusters/{cluster}/rotate",
+        ["303 /login", "404", "403", "200"],
+    ),
+    (
+        "POST",
+        "/orgs/{org}/clusters/{cluster}/revoke",
+        [
+            "303 /login",
+            "404",
+            "403",
+            "303 /orgs/default/clusters/walk",
+        ],
+    ),
+    (
+        "POST",
+        "/orgs/{org}/clusters/{cluster}/delete",
+        ["303 /login", "404", "403", "303 /orgs/default/clusters"],
+    ),
+    (
+        "GET",
         "/orgs/{org}/catalogs",
         ["303 /login", "404", "200", "200"],
     ),
@@ -281,6 +316,10 @@ fn form_for(method: &str, path: &str, who: Who, n: usize) -> Vec<(&'static str, 
             ("password", "a-new-password-1".into()),
         ],
         ("POST", "/orgs/{org}/members/{user_id}/role") => vec![("role", "member".into())],
+        ("POST", "/orgs/{org}/clusters/{cluster}") => vec![
+            ("role_target", "on".into()),
+            ("permission_shared", "on".into()),
+        ],
         ("POST", "/orgs/{org}/clusters") => vec![
             ("name", format!("dev-{tag}-{n}")),
             ("role_target", "on".into()),
@@ -327,6 +366,14 @@ async fn every_dashboard_route_as_every_caller() {
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let admin_token_id = b["token_info"]["id"].as_str().unwrap().to_string();
+    let (s, b) = t
+        .post(
+            "/api/v1/orgs/default/clusters",
+            &t.admin_token,
+            json!({"name": "walk"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
     let login_page = w.get("/login", None).await;
     let css = login_page
         .body
@@ -356,6 +403,7 @@ async fn every_dashboard_route_as_every_caller() {
                 .replace("{org}", "default")
                 .replace("{user_id}", &carol)
                 .replace("{id}", &admin_token_id)
+                .replace("{cluster}", "walk")
                 .replace("{file}", &css);
             // A fresh session each time: some routes end it.
             let session = match who {
@@ -816,4 +864,88 @@ async fn connecting_a_cluster_shows_its_install_command_once() {
         "{}",
         r.body
     );
+}
+
+#[tokio::test]
+async fn managing_a_cluster() {
+    let w = Web::start().await;
+    let admin = w.session("admin", ADMIN_PASSWORD).await;
+    let (s, created) =
+        w.t.post(
+            "/api/v1/orgs/default/clusters",
+            &w.t.admin_token,
+            json!({"name": "dev"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let first_token = created["token"].as_str().unwrap().to_string();
+    let page = w.get("/orgs/default/clusters/dev", Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"cluster-settings\""));
+    assert!(
+        !page.body.contains(&first_token),
+        "the token is never shown again"
+    );
+
+    // Make it a production-like cluster: source only, no environments.
+    let r = w
+        .post(
+            "/orgs/default/clusters/dev",
+            Some(&admin),
+            &[("role_source", "on")],
+        )
+        .await;
+    assert_eq!(r.summary(), "303 /orgs/default/clusters/dev");
+    let (_, api) =
+        w.t.get("/api/v1/orgs/default/clusters/dev", &w.t.admin_token)
+            .await;
+    assert_eq!(api["roles"], json!(["source"]));
+    assert_eq!(api["permissions"], json!([]));
+
+    // Rotating shows the new token once, with the grace of the old one.
+    let r = w
+        .post("/orgs/default/clusters/dev/rotate", Some(&admin), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("id=\"cluster-token\">lpc_"), "{}", r.body);
+    assert!(r.body.contains("The previous token keeps working until"));
+
+    // Revoking leaves no token.
+    let r = w
+        .post("/orgs/default/clusters/dev/revoke", Some(&admin), &[])
+        .await;
+    assert_eq!(r.summary(), "303 /orgs/default/clusters/dev");
+    let page = w.get("/orgs/default/clusters/dev", Some(&admin)).await;
+    assert!(page.body.contains("<code>Revoked</code>"), "{}", page.body);
+
+    // Deleting returns to the list, which no longer has it.
+    let r = w
+        .post("/orgs/default/clusters/dev/delete", Some(&admin), &[])
+        .await;
+    assert_eq!(r.summary(), "303 /orgs/default/clusters");
+    let missing = w.get("/orgs/default/clusters/dev", Some(&admin)).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.body.contains("Cluster not found"),
+        "{}",
+        missing.body
+    );
+
+    let (_, audit) =
+        w.t.get("/api/v1/orgs/default/audit", &w.t.admin_token)
+            .await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "cluster.update",
+        "cluster.rotate_token",
+        "cluster.revoke_token",
+        "cluster.delete",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
 }
