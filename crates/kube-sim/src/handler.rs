@@ -487,6 +487,8 @@ where
             let obj = decode_body(&bytes, format)?;
             if verb == "create" {
                 let out = ops::create(&mut core.lock(), t.res, ns, obj, &w, ops::Track::Update)?;
+                // The URL of a create names no object; the log records the created one.
+                record.name = Some(crate::meta::name(&out).to_string());
                 Ok(value_response(StatusCode::CREATED, &out))
             } else {
                 let out = ops::update(

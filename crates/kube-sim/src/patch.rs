@@ -93,26 +93,13 @@ pub(crate) fn apply_patch(kind: PatchKind, target: &Value, patch: &Value) -> Api
         PatchKind::Json => {
             let p: json_patch::Patch = serde_json::from_value(patch.clone())
                 .map_err(|e| ApiError::bad(format!("invalid JSON patch: {e}")))?;
-            json_patch::patch(&mut out, &p)
-                .map_err(|e| ApiError::Invalid {
-                    kind: String::new(),
-                    group: String::new(),
-                    name: String::new(),
-                    causes: vec![crate::error::Cause::invalid("", e.to_string())],
-                })
-                .map_err(|e| match e {
-                    ApiError::Invalid { causes, .. } => ApiError::Invalid {
-                        kind: "patch".into(),
-                        group: String::new(),
-                        name: target
-                            .pointer("/metadata/name")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .into(),
-                        causes,
-                    },
-                    other => other,
-                })?;
+            // The caller names the kind and object in the 422 it returns.
+            json_patch::patch(&mut out, &p).map_err(|e| ApiError::Invalid {
+                kind: String::new(),
+                group: String::new(),
+                name: String::new(),
+                causes: vec![crate::error::Cause::invalid("", e.to_string())],
+            })?;
         }
         PatchKind::Merge => {
             if !patch.is_object() {

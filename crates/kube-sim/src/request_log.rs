@@ -24,6 +24,7 @@ pub struct RequestRecord {
     pub verb: String,
     pub namespace: Option<String>,
     pub resource: Option<String>,
+    /// The object's name from the URL, or for a successful create the created object's.
     pub name: Option<String>,
 }
 

@@ -75,7 +75,23 @@ async fn tls_listener_and_request_log() {
             && w.namespace.as_deref() == Some("shop"))
     );
     assert_eq!(sim.requests().writes_outside(&["shop"]).len(), 0);
-    assert_eq!(sim.requests().writes_outside(&["billing"]).len(), 2);
+    // Creating a namespace counts as a write to that namespace.
+    let nsapi: Api<Namespace> = Api::all(sim.client());
+    nsapi
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "lapdev-env-1"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.requests()
+            .writes_outside(&["shop", "lapdev-env-1"])
+            .len(),
+        0
+    );
+    assert_eq!(sim.requests().writes_outside(&["shop"]).len(), 1);
+    assert_eq!(sim.requests().writes_outside(&["billing"]).len(), 3);
 }
 
 fn http(url: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
