@@ -35,9 +35,11 @@ const LAYERS: &[(&str, Layer)] = &[
     ("lapdev-db", Layer::Adapter),
     ("kube-sim", Layer::Adapter),
     ("lapdev-server", Layer::App),
+    // A library with a thin binary; `lapdev demo` embeds it.
+    ("lapdev-kube-manager", Layer::App),
     ("lapdev-cli", Layer::Bin),
-    ("lapdev-kube-manager", Layer::Bin),
     ("lapdev-tidy", Layer::Tooling),
+    ("lapdev-e2e", Layer::Tooling),
 ];
 
 /// Crates that are never allowed in a pure crate's normal dependency tree.

@@ -1,0 +1,165 @@
+//! The REST API calls the end-to-end tests make, over HTTPS with reqwest,
+//! typed with `lapdev-api`. Organization: the first one, `default`.
+
+use std::sync::Arc;
+
+use lapdev_api::{Cluster, ClusterCredentials, ClusterStatus, LoginResponse};
+use serde_json::json;
+
+use crate::wait::poll_until;
+
+/// The organization every harness server creates on its first start.
+pub const ORG: &str = "default";
+
+/// A signed-in API client.
+#[derive(Debug, Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    /// An HTTP client for `base` (`https://127.0.0.1:PORT`) trusting `tls`.
+    pub fn http_client(tls: Arc<rustls::ClientConfig>) -> reqwest::Client {
+        crate::install_crypto_provider();
+        reqwest::Client::builder()
+            .tls_backend_preconfigured((*tls).clone())
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("an HTTP client")
+    }
+
+    /// Signs in as `username` and keeps the API token.
+    pub async fn login(
+        base: &str,
+        tls: Arc<rustls::ClientConfig>,
+        username: &str,
+        password: &str,
+    ) -> Api {
+        let http = Self::http_client(tls);
+        let resp = http
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"username": username, "password": password, "token_name": "e2e"}))
+            .send()
+            .await
+            .expect("POST /api/v1/auth/login");
+        let status = resp.status();
+        assert!(status.is_success(), "login failed: {status}");
+        let login: LoginResponse = resp.json().await.expect("a login response");
+        Api {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token: login.token,
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn clusters_url(&self) -> String {
+        format!("{}/api/v1/orgs/{ORG}/clusters", self.base)
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> T {
+        let resp = req
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("an API request");
+        let status = resp.status();
+        let text = resp.text().await.expect("an API response body");
+        assert!(status.is_success(), "API request failed: {status}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    /// Creates a cluster (default roles and permissions); the token is in the answer.
+    pub async fn create_cluster(&self, name: &str) -> ClusterCredentials {
+        self.send(
+            self.http
+                .post(self.clusters_url())
+                .json(&json!({"name": name})),
+        )
+        .await
+    }
+
+    pub async fn cluster(&self, name: &str) -> Cluster {
+        self.send(self.http.get(format!("{}/{name}", self.clusters_url())))
+            .await
+    }
+
+    /// A cluster, or the error text (for polling while the server restarts).
+    pub async fn try_cluster(&self, name: &str) -> Result<Cluster, String> {
+        let resp = self
+            .http
+            .get(format!("{}/{name}", self.clusters_url()))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| format!("{e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("HTTP {}", resp.status()));
+        }
+        resp.json().await.map_err(|e| e.to_string())
+    }
+
+    pub async fn rotate_token(&self, name: &str) -> ClusterCredentials {
+        self.send(
+            self.http
+                .post(format!("{}/{name}/token", self.clusters_url())),
+        )
+        .await
+    }
+
+    pub async fn revoke_token(&self, name: &str) {
+        let resp = self
+            .http
+            .delete(format!("{}/{name}/token", self.clusters_url()))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("DELETE token");
+        assert!(
+            resp.status().is_success(),
+            "revoking failed: {}",
+            resp.status()
+        );
+    }
+
+    /// The install manifest with the token filled in, from the public
+    /// endpoint the install command uses.
+    pub async fn install_manifest(&self, token: &str) -> String {
+        let resp = self
+            .http
+            // Cluster tokens are URL-safe.
+            .get(format!(
+                "{}/install/kube-manager.yaml?token={token}",
+                self.base
+            ))
+            .send()
+            .await
+            .expect("GET the install manifest");
+        let status = resp.status();
+        let text = resp.text().await.expect("the manifest text");
+        assert!(status.is_success(), "install manifest: {status}: {text}");
+        text
+    }
+
+    /// Polls the cluster until its status is `status` (and `also` holds).
+    pub async fn wait_for_status(
+        &self,
+        name: &str,
+        status: ClusterStatus,
+        also: impl Fn(&Cluster) -> bool,
+    ) -> Cluster {
+        poll_until(&format!("cluster {name} to be {status}"), || async {
+            match self.try_cluster(name).await {
+                Ok(c) if c.status == status && also(&c) => Ok(c),
+                Ok(c) => Err(format!("{c:?}")),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+}
