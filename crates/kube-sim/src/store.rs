@@ -175,3 +175,70 @@ impl State {
         self.tx.subscribe()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key(name: &str) -> ObjectKey {
+        ObjectKey {
+            resource: crate::registry::pods(),
+            namespace: "ns".into(),
+            name: name.into(),
+        }
+    }
+
+    /// Replay after a resourceVersion: `Some(rvs)` while retained, `None` (410) once compacted.
+    #[test]
+    fn history_replay_table() {
+        let (tx, _) = broadcast::channel(16);
+        let mut st = State::new(3, tx);
+        let mut rvs = Vec::new();
+        for i in 0..5 {
+            let rv = st.next_rv();
+            st.put(
+                key(&format!("p{i}")),
+                json!({"metadata": {"name": format!("p{i}")}}),
+                rv,
+            );
+            rvs.push(rv);
+        }
+        // rvs = 2..=6, history keeps the last 3 (4, 5, 6); 3 was dropped.
+        fn got(st: &State, after: u64) -> Option<Vec<u64>> {
+            st.since(after)
+                .map(|evs| evs.iter().map(|e| e.rv).collect())
+        }
+        let cases: &[(u64, Option<Vec<u64>>)] = &[
+            (1, None),
+            (2, None),
+            (3, Some(vec![4, 5, 6])),
+            (5, Some(vec![6])),
+            (6, Some(vec![])),
+        ];
+        for (after, want) in cases {
+            assert_eq!(got(&st, *after), *want, "after {after}");
+        }
+        st.compact();
+        assert_eq!(got(&st, 5), None);
+        assert_eq!(got(&st, 6), Some(vec![]));
+    }
+
+    #[test]
+    fn remove_emits_deleted_with_fresh_resource_version() {
+        let (tx, mut rx) = broadcast::channel(16);
+        let mut st = State::new(10, tx);
+        let rv = st.next_rv();
+        st.put(
+            key("a"),
+            json!({"metadata": {"name": "a", "resourceVersion": rv.to_string()}}),
+            rv,
+        );
+        let last = st.remove(&key("a")).unwrap();
+        assert_eq!(last["metadata"]["resourceVersion"], (rv + 1).to_string());
+        assert_eq!(rx.try_recv().unwrap().kind, EventType::Added);
+        let del = rx.try_recv().unwrap();
+        assert_eq!((del.kind, del.rv), (EventType::Deleted, rv + 1));
+        assert!(st.remove(&key("a")).is_none());
+    }
+}

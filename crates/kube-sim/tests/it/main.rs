@@ -12,6 +12,7 @@ mod kubectl;
 mod listener;
 mod namespaces;
 mod runtime;
+mod seed;
 mod simulator;
 mod tidy;
 mod validation;
