@@ -167,7 +167,14 @@ async fn read_frame(stream: &mut Stream) -> Option<Result<ClientFrame, DecodeErr
                 )));
             }
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
-            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(Message::Close(_)) => return None,
+            // Over the size limit, a bad WebSocket frame, or a broken
+            // connection: the session is over either way.
+            Err(e) => {
+                return Some(Err(DecodeError::Malformed(format!(
+                    "unreadable message: {e}"
+                ))));
+            }
         }
     }
 }
@@ -304,7 +311,7 @@ async fn read_loop(mut stream: Stream, state: AppState, session: Arc<Session>) {
                 session.complete(id, Err(TunnelError::internal(message)));
             }
             Err(e) if e.is_fatal() => {
-                tracing::warn!(cluster = %session.cluster, error = %e, "tunnel protocol error");
+                tracing::info!(cluster = %session.cluster, error = %e, "tunnel protocol error");
                 session.close(close_code::PROTOCOL_ERROR, e.to_string());
                 return;
             }

@@ -291,6 +291,32 @@ async fn an_incompatible_kube_manager_is_refused() {
 }
 
 #[tokio::test]
+async fn protocol_violations_end_the_session() {
+    let t = TestServer::start().await;
+    let (_, token) = cluster(&t, "dev").await;
+
+    let (mut kube, _) = Kube::connect(&t, &token).await;
+    kube.ws.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    assert_eq!(kube.closed().await, close_code::PROTOCOL_ERROR);
+
+    let (mut kube, _) = Kube::connect(&t, &token).await;
+    kube.send(&ClientFrame::Hello(hello())).await;
+    assert_eq!(
+        kube.closed().await,
+        close_code::PROTOCOL_ERROR,
+        "a second hello"
+    );
+
+    // Over the frame limit: the session ends (the WebSocket layer refuses it).
+    let (mut kube, _) = Kube::connect(&t, &token).await;
+    let huge = "x".repeat(lapdev_tunnel_proto::MAX_FRAME_BYTES + 1);
+    let _ = kube.ws.send(Message::text(huge)).await;
+    let code = kube.closed().await;
+    assert_ne!(code, 1000, "not a normal close");
+    wait_for_status(&t, "dev", "offline").await;
+}
+
+#[tokio::test]
 async fn revoking_the_token_closes_the_live_tunnel() {
     let t = TestServer::start().await;
     let (_, token) = cluster(&t, "dev").await;
