@@ -190,12 +190,12 @@ spec:
         has(namespaceObject.metadata.labels) &&
         '{{ managed_label }}' in namespaceObject.metadata.labels &&
         namespaceObject.metadata.labels['{{ managed_label }}'] == '{{ managed_value }}'
-    - name: createsManaged
+    - name: objectManaged
       expression: >-
         object.metadata.name.startsWith('{{ ns_prefix }}') && has(object.metadata.labels) &&
         '{{ managed_label }}' in object.metadata.labels &&
         object.metadata.labels['{{ managed_label }}'] == '{{ managed_value }}'
-    - name: wasManaged
+    - name: oldObjectManaged
       expression: >-
         oldObject.metadata.name.startsWith('{{ ns_prefix }}') && has(oldObject.metadata.labels) &&
         '{{ managed_label }}' in oldObject.metadata.labels &&
@@ -204,13 +204,13 @@ spec:
     - expression: "variables.isNamespace || variables.inManagedNamespace"
       reason: Forbidden
       message: "lapdev-kube-manager may write only in Lapdev-managed namespaces ({{ ns_prefix }}*, labelled {{ managed_label }}={{ managed_value }})"
-    - expression: "!variables.isNamespace || request.operation != 'CREATE' || variables.createsManaged"
+    - expression: "!variables.isNamespace || request.operation != 'CREATE' || variables.objectManaged"
       reason: Forbidden
       message: "lapdev-kube-manager may create only namespaces named {{ ns_prefix }}* labelled {{ managed_label }}={{ managed_value }}"
-    - expression: "!variables.isNamespace || request.operation != 'UPDATE' || (variables.wasManaged && variables.createsManaged)"
+    - expression: "!variables.isNamespace || request.operation != 'UPDATE' || (variables.oldObjectManaged && variables.objectManaged)"
       reason: Forbidden
       message: "lapdev-kube-manager may not add or remove the {{ managed_label }} label, nor change other namespaces"
-    - expression: "!variables.isNamespace || request.operation != 'DELETE' || variables.wasManaged"
+    - expression: "!variables.isNamespace || request.operation != 'DELETE' || variables.oldObjectManaged"
       reason: Forbidden
       message: "lapdev-kube-manager may delete only Lapdev-managed namespaces"
     - expression: >-
