@@ -19,6 +19,9 @@ struct Config {
     /// Write a kubeconfig for the server here (atomically).
     #[arg(long, env = "KUBE_SIM_KUBECONFIG_OUT")]
     kubeconfig_out: Option<PathBuf>,
+    /// Also write the server URL (one line) to this file (atomically).
+    #[arg(long)]
+    url_out: Option<PathBuf>,
     /// Serve HTTPS with a fresh self-signed CA (written into the kubeconfig).
     #[arg(long)]
     tls: bool,
@@ -76,6 +79,12 @@ async fn main() -> anyhow::Result<()> {
     if let Some(path) = &cfg.kubeconfig_out {
         served
             .write_kubeconfig(path)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &cfg.url_out {
+        let tmp = path.with_extension("tmp-kube-sim");
+        std::fs::write(&tmp, format!("{}\n", served.url()))
+            .and_then(|()| std::fs::rename(&tmp, path))
             .with_context(|| format!("writing {}", path.display()))?;
     }
     println!("{}", served.url());

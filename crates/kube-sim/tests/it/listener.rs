@@ -124,6 +124,7 @@ async fn binary_writes_kubeconfig_and_serves_debug_endpoints() {
     sim_only!("runs the kube-sim binary");
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("kubeconfig");
+    let url_file = dir.path().join("url");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kube-sim"))
         .args([
             "--listen",
@@ -135,6 +136,8 @@ async fn binary_writes_kubeconfig_and_serves_debug_endpoints() {
             "--kubeconfig-out",
         ])
         .arg(&kc)
+        .arg("--url-out")
+        .arg(&url_file)
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -147,6 +150,7 @@ async fn binary_writes_kubeconfig_and_serves_debug_endpoints() {
         .unwrap()
         .expect("the binary prints its URL");
     assert!(url.starts_with("https://127.0.0.1:"));
+    assert_eq!(std::fs::read_to_string(&url_file).unwrap().trim(), url);
     let yaml = std::fs::read_to_string(&kc).unwrap();
     let client = client_from_kubeconfig(&yaml).await;
     let n = Api::<ConfigMap>::namespaced(client, "shop")
