@@ -54,6 +54,11 @@ impl Api {
         }
     }
 
+    /// The API token (for running the CLI as this user).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     pub fn base(&self) -> &str {
         &self.base
     }
