@@ -89,6 +89,13 @@
 //!    [`close_code::PROTOCOL_ERROR`]. Binary messages are fatal too.
 //! 6. When a token is revoked or rotated, close its live session with
 //!    [`close_code::TOKEN_REVOKED`].
+//! 7. App Catalogs: [`Request::ListWorkloads`], [`Request::SnapshotCatalog`]
+//!    and [`Request::RefreshCatalog`] are read-only on the source cluster;
+//!    their answers carry manifests as JSON with the Secret policy already
+//!    applied in the cluster (see the `catalog` types). A workload that does
+//!    not exist fails the whole request with [`ErrorCode::NotFound`] naming
+//!    it (`Deployment/shop/api`); nothing partial is returned. Allow them a
+//!    generous timeout (kube-manager gives each request 120 s).
 //!
 //! ```
 //! use lapdev_tunnel_proto::*;
@@ -117,6 +124,7 @@
 //! ```
 
 mod backoff;
+mod catalog;
 mod codec;
 mod error;
 mod frames;
@@ -126,6 +134,13 @@ mod request;
 mod version;
 
 pub use crate::backoff::Backoff;
+pub use crate::catalog::{
+    CatalogRefresh, CatalogSnapshot, FieldChange, FieldValue, ListWorkloads, MAX_LISTED_WORKLOADS,
+    ManifestDiff, ObjectChange, ObjectDiff, ObjectKind, ObjectRef, RefreshCatalog, ResolutionIssue,
+    SYSTEM_NAMESPACES, SecretAction, SecretKey, SecretPolicy, SecretRule, Severity,
+    SnapshotCatalog, WorkloadDependencies, WorkloadKind, WorkloadList, WorkloadRef,
+    WorkloadSummary, is_system_namespace,
+};
 pub use crate::codec::{
     DecodeError, EncodeError, MAX_FRAME_BYTES, decode_client_frame, decode_server_frame,
     encode_client_frame, encode_server_frame,

@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::{
+    CatalogRefresh, CatalogSnapshot, ListWorkloads, RefreshCatalog, SnapshotCatalog, WorkloadList,
+};
+
 /// Work the server asks of kube-manager. Tagged by `"kind"` on the wire.
 ///
 /// Adding a variant is backward compatible (see the crate docs): append it
@@ -22,11 +26,28 @@ pub enum Request {
     /// carries the [`MANAGED_LABEL`](crate::MANAGED_LABEL) label.
     /// Answered with [`Response::Deleted`].
     DeleteNamespace { namespace: String },
+    /// Lists the Deployments, StatefulSets and DaemonSets of a source
+    /// cluster. Read-only. Answered with [`Response::Workloads`].
+    ListWorkloads(ListWorkloads),
+    /// Reads the named workloads and everything they reference, applies
+    /// the Secret policy in the cluster and answers
+    /// [`Response::CatalogSnapshot`]. Read-only.
+    SnapshotCatalog(SnapshotCatalog),
+    /// Like [`Request::SnapshotCatalog`], plus the diff from the stored
+    /// objects: answered with [`Response::CatalogRefresh`]. Read-only.
+    RefreshCatalog(RefreshCatalog),
 }
 
 impl Request {
     /// The wire name of every kind this build understands.
-    pub const KINDS: &'static [&'static str] = &["ping", "get_cluster_status", "delete_namespace"];
+    pub const KINDS: &'static [&'static str] = &[
+        "ping",
+        "get_cluster_status",
+        "delete_namespace",
+        "list_workloads",
+        "snapshot_catalog",
+        "refresh_catalog",
+    ];
 
     /// This request's wire name.
     pub fn kind(&self) -> &'static str {
@@ -34,6 +55,9 @@ impl Request {
             Request::Ping => "ping",
             Request::GetClusterStatus => "get_cluster_status",
             Request::DeleteNamespace { .. } => "delete_namespace",
+            Request::ListWorkloads(_) => "list_workloads",
+            Request::SnapshotCatalog(_) => "snapshot_catalog",
+            Request::RefreshCatalog(_) => "refresh_catalog",
         }
     }
 }
@@ -46,6 +70,12 @@ pub enum Response {
     ClusterStatus(ClusterStatus),
     /// The deletion was accepted (Kubernetes finishes it asynchronously).
     Deleted,
+    /// The answer to [`Request::ListWorkloads`].
+    Workloads(WorkloadList),
+    /// The answer to [`Request::SnapshotCatalog`].
+    CatalogSnapshot(CatalogSnapshot),
+    /// The answer to [`Request::RefreshCatalog`].
+    CatalogRefresh(CatalogRefresh),
 }
 
 /// Facts about the cluster, as kube-manager sees them.

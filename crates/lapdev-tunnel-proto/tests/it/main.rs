@@ -6,6 +6,8 @@
 use expect_test::{Expect, expect};
 use lapdev_tunnel_proto::*;
 
+mod catalog;
+
 fn status() -> ClusterStatus {
     ClusterStatus {
         kube_manager_version: "0.1.0".into(),
@@ -160,6 +162,9 @@ fn every_request_kind_is_listed() {
         Request::DeleteNamespace {
             namespace: "x".into(),
         },
+        Request::ListWorkloads(ListWorkloads::default()),
+        Request::SnapshotCatalog(SnapshotCatalog::default()),
+        Request::RefreshCatalog(RefreshCatalog::default()),
     ];
     let kinds: Vec<&str> = all.iter().map(Request::kind).collect();
     assert_eq!(kinds, Request::KINDS);
@@ -317,9 +322,9 @@ fn broken_frames() {
         expect![[r#"Malformed("expected a JSON object with a string \"type\"") fatal=true"#]],
     );
     decode_client_err(
-        r#"{"type":"response","id":5,"result":{"ok":{"kind":"workloads","items":[]}}}"#,
+        r#"{"type":"response","id":5,"result":{"ok":{"kind":"environment_status","items":[]}}}"#,
         expect![[
-            r#"InvalidResponse { id: RequestId(5), message: "unknown variant `workloads`, expected one of `pong`, `cluster_status`, `deleted`" } fatal=false"#
+            r#"InvalidResponse { id: RequestId(5), message: "unknown variant `environment_status`, expected one of `pong`, `cluster_status`, `deleted`, `workloads`, `catalog_snapshot`, `catalog_refresh`" } fatal=false"#
         ]],
     );
     decode_client_err(
