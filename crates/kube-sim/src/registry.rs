@@ -219,6 +219,16 @@ static REGISTRY: &[ResourceDef] = &[
         [],
         false
     ),
+    res!(
+        "events.k8s.io",
+        "v1",
+        "Event",
+        "events",
+        "event",
+        true,
+        ["ev"],
+        false
+    ),
 ];
 
 /// All served resources with their ids.

@@ -329,3 +329,45 @@ async fn controller_reconciles_with_server_side_apply() {
         .unwrap();
     driver.abort();
 }
+
+/// kube-runtime's event `Recorder` (events.k8s.io/v1) publishes Events.
+#[tokio::test]
+async fn event_recorder_publishes() {
+    use k8s_openapi::api::events::v1::Event;
+    use kube::Resource;
+    use kube::runtime::events::{Event as RecEvent, EventType, Recorder, Reporter};
+
+    let e = env().await;
+    let api: Api<ConfigMap> = e.api();
+    let target = api
+        .create(&PostParams::default(), &cm("evented", json!({})))
+        .await
+        .unwrap();
+    let recorder = Recorder::new(
+        e.client.clone(),
+        Reporter {
+            controller: "kube-sim-test".into(),
+            instance: None,
+        },
+    );
+    recorder
+        .publish(
+            &RecEvent {
+                type_: EventType::Normal,
+                reason: "Tested".into(),
+                note: Some("hello".into()),
+                action: "Test".into(),
+                secondary: None,
+            },
+            &target.object_ref(&()),
+        )
+        .await
+        .unwrap();
+    let events: Api<Event> = e.api();
+    let list = events.list(&ListParams::default()).await.unwrap();
+    assert!(
+        list.items
+            .iter()
+            .any(|ev| ev.reason.as_deref() == Some("Tested"))
+    );
+}
