@@ -11,7 +11,21 @@ use serde_json::{Value, json};
 
 use crate::support::{TestEnv, cm, env, is_real};
 
+/// `/usr/bin/kubectl` (v1.32 on our machines), else the first on PATH.
+fn kubectl_bin() -> Option<PathBuf> {
+    let usr = PathBuf::from("/usr/bin/kubectl");
+    if usr.exists() {
+        return Some(usr);
+    }
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("kubectl"))
+            .find(|p| p.exists())
+    })
+}
+
 struct Kubectl {
+    bin: PathBuf,
     kubeconfig: PathBuf,
     ns: String,
     _dir: tempfile::TempDir,
@@ -28,10 +42,10 @@ struct Out {
 
 impl Kubectl {
     async fn new(e: &TestEnv) -> Option<Kubectl> {
-        if !std::path::Path::new("/usr/bin/kubectl").exists() {
-            eprintln!("skipped: /usr/bin/kubectl not installed");
+        let Some(bin) = kubectl_bin() else {
+            eprintln!("skipped: kubectl not installed");
             return None;
-        }
+        };
         let dir = tempfile::tempdir().unwrap();
         let (kubeconfig, served) = if is_real() {
             (
@@ -51,6 +65,7 @@ impl Kubectl {
             (path, Some(served))
         };
         Some(Kubectl {
+            bin,
             kubeconfig,
             ns: e.ns.clone(),
             _dir: dir,
@@ -73,7 +88,7 @@ impl Kubectl {
     async fn run_in(&self, ns: Option<&str>, args: &[&str]) -> Out {
         let mut cmd = Command::new("timeout");
         cmd.arg("30")
-            .arg("/usr/bin/kubectl")
+            .arg(&self.bin)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig);
         if let Some(ns) = ns {
@@ -336,7 +351,7 @@ async fn watch_wait_and_namespace_delete_transcript() {
     // get -w prints the current object, then changes; the timeout ends it.
     let mut cmd = Command::new("timeout");
     cmd.arg("5")
-        .arg("/usr/bin/kubectl")
+        .arg(&k.bin)
         .arg("--kubeconfig")
         .arg(&k.kubeconfig)
         .arg("-n")
@@ -347,7 +362,7 @@ async fn watch_wait_and_namespace_delete_transcript() {
     let waiter = {
         let mut cmd = Command::new("timeout");
         cmd.arg("30")
-            .arg("/usr/bin/kubectl")
+            .arg(&k.bin)
             .arg("--kubeconfig")
             .arg(&k.kubeconfig)
             .arg("-n")

@@ -94,29 +94,6 @@ async fn tls_listener_and_request_log() {
     assert_eq!(sim.requests().writes_outside(&["billing"]).len(), 3);
 }
 
-fn http(url: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut cmd = std::process::Command::new("curl");
-    cmd.args([
-        "-sk",
-        "-m",
-        "10",
-        "-o",
-        "-",
-        "-w",
-        "\n%{http_code}",
-        "-X",
-        method,
-        &format!("{url}{path}"),
-    ]);
-    if let Some(b) = body {
-        cmd.args(["-H", "Content-Type: application/json", "--data-binary", b]);
-    }
-    let out = cmd.output().expect("curl runs");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_string())
-}
-
 /// The binary: `--listen 127.0.0.1:0 --kubeconfig-out FILE --tls`, debug
 /// endpoints for the request log and failure injection.
 #[tokio::test(flavor = "multi_thread")]
@@ -153,35 +130,58 @@ async fn binary_writes_kubeconfig_and_serves_debug_endpoints() {
     assert_eq!(std::fs::read_to_string(&url_file).unwrap().trim(), url);
     let yaml = std::fs::read_to_string(&kc).unwrap();
     let client = client_from_kubeconfig(&yaml).await;
-    let n = Api::<ConfigMap>::namespaced(client, "shop")
+    let n = Api::<ConfigMap>::namespaced(client.clone(), "shop")
         .list(&ListParams::default())
         .await
         .unwrap()
         .items
         .len();
     assert!(n >= 3);
-    let (url2, (code, body)) = {
-        let u = url.clone();
-        (
-            u.clone(),
-            tokio::task::spawn_blocking(move || http(&u, "GET", "/kube-sim/v1/requests", None))
-                .await
-                .unwrap(),
-        )
+    // Debug endpoints, through the same TLS client.
+    let req = |m: &str, path: &str, body: &str| {
+        http::Request::builder()
+            .method(m)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(body.as_bytes().to_vec())
+            .unwrap()
     };
-    assert_eq!(code, 200, "{body}");
-    assert!(body.contains("\"verb\":\"list\""), "{body}");
-    let (code, body) = tokio::task::spawn_blocking(move || {
-        http(&url2, "POST", "/kube-sim/v1/fail", Some(r#"{"namespace":"shop","kind":"deployment","name":"api","reason":"ImagePullBackOff"}"#))
-    })
-    .await
-    .unwrap();
-    assert_eq!(code, 200, "{body}");
-    let u = url.clone();
-    let (code, body) = tokio::task::spawn_blocking(move || http(&u, "GET", "/no/such/path", None))
+    let log = client
+        .request_text(req("GET", "/kube-sim/v1/requests", ""))
         .await
         .unwrap();
-    assert_eq!(code, 404);
-    assert!(body.contains("\"kind\":\"Status\""), "{body}");
+    assert!(log.contains("\"verb\":\"list\""), "{log}");
+    let body =
+        r#"{"namespace":"shop","kind":"deployment","name":"api","reason":"ImagePullBackOff"}"#;
+    client
+        .request_text(req("POST", "/kube-sim/v1/fail", body))
+        .await
+        .unwrap();
+    // The injected failure shows on the workload.
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(client.clone(), "shop");
+    let failed = |d: Option<&k8s_openapi::api::apps::v1::Deployment>| {
+        d.and_then(|d| d.status.as_ref())
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c.type_ == "Available" && c.status == "False")
+            })
+    };
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        kube::runtime::wait::await_condition(deployments, "api", failed),
+    )
+    .await
+    .expect("the api Deployment reports the failure")
+    .unwrap();
+    match client
+        .request_text(req("GET", "/no/such/path", ""))
+        .await
+        .unwrap_err()
+    {
+        kube::Error::Api(s) => assert_eq!((s.code, s.reason.as_str()), (404, "NotFound")),
+        other => panic!("expected a 404 Status, got {other:?}"),
+    }
     child.kill().await.unwrap();
 }
