@@ -148,6 +148,9 @@ impl KubeSimBuilder {
     /// Builds the server. Call inside a Tokio runtime: the namespace
     /// controller (and the simulator, when on) run as tasks.
     pub fn build(self) -> Result<KubeSim, Error> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::Io("KubeSim::build needs a Tokio runtime (its namespace controller and simulator are tasks)".into()));
+        }
         let core = core::Core::new(self.core);
         seed::bootstrap(&core);
         let mut files = Vec::new();
