@@ -8,7 +8,8 @@ use std::time::Duration;
 use lapdev_tunnel_proto::{ErrorCode, Request, Response, TunnelError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::{guard, namespaces, status};
+use crate::source::SourceReader;
+use crate::{catalog, discovery, guard, namespaces, status};
 
 /// How long one request may take before it is answered `timeout`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -69,6 +70,22 @@ impl Dispatcher {
                 let ns = guard::managed_namespace(&namespace)?;
                 namespaces::delete(&self.client, &ns).await?;
                 Ok(Response::Deleted)
+            }
+            // Catalog requests only get a read-only handle.
+            Request::ListWorkloads(list) => {
+                discovery::list_workloads(&SourceReader::new(self.client.clone()), &list)
+                    .await
+                    .map(Response::Workloads)
+            }
+            Request::SnapshotCatalog(request) => {
+                catalog::snapshot(&SourceReader::new(self.client.clone()), &request)
+                    .await
+                    .map(Response::CatalogSnapshot)
+            }
+            Request::RefreshCatalog(request) => {
+                catalog::refresh(&SourceReader::new(self.client.clone()), &request)
+                    .await
+                    .map(Response::CatalogRefresh)
             }
         }
     }

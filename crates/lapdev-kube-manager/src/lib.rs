@@ -12,13 +12,17 @@
 //! The binary (`src/main.rs`) only calls [`main`]; [`run`] is the same loop
 //! for embedding.
 
+pub mod catalog;
 pub mod config;
 pub mod connection;
+pub mod discovery;
 pub mod dispatch;
 pub mod guard;
 pub mod namespaces;
+pub mod source;
 pub mod status;
 pub mod tls;
+pub mod wire;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,118 @@
+//! Read-only access to a source cluster: the only Kubernetes calls the App
+//! Catalog requests make. [`SourceReader`] has exactly two operations, a GET
+//! of one object and a paged LIST, over every kind `lapdev-manifest` knows
+//! (one generic path through [`ObjectKind::info`] and kube's
+//! [`DynamicObject`]; no per-kind code). Holding a `SourceReader` instead of
+//! a `kube::Client` is what makes catalog building unable to write.
+
+use kube::api::{ApiResource, DynamicObject, ListParams, TypeMeta};
+use kube::{Api, Client};
+use lapdev_manifest::{ManifestObject, ObjectKind};
+use lapdev_tunnel_proto::TunnelError;
+
+use crate::dispatch::kube_error;
+
+/// Objects per LIST page.
+pub const PAGE_SIZE: u32 = 500;
+
+/// A Kubernetes client that can only read.
+#[derive(Clone)]
+pub struct SourceReader {
+    client: Client,
+}
+
+impl SourceReader {
+    pub fn new(client: Client) -> Self {
+        SourceReader { client }
+    }
+
+    fn api(&self, kind: ObjectKind, namespace: Option<&str>) -> Api<DynamicObject> {
+        let resource = api_resource(kind);
+        match namespace {
+            Some(ns) if kind.info().namespaced => {
+                Api::namespaced_with(self.client.clone(), ns, &resource)
+            }
+            _ => Api::all_with(self.client.clone(), &resource),
+        }
+    }
+
+    /// GETs one object; `None` when it does not exist.
+    pub async fn get(
+        &self,
+        kind: ObjectKind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<ManifestObject>, TunnelError> {
+        let found = self
+            .api(kind, Some(namespace))
+            .get_opt(name)
+            .await
+            .map_err(kube_error)?;
+        found.map(|o| to_manifest(kind, o)).transpose()
+    }
+
+    /// LISTs every object of `kind` (in `namespace`, or in every namespace),
+    /// page by page, handing each page to `each`.
+    pub async fn list_pages(
+        &self,
+        kind: ObjectKind,
+        namespace: Option<&str>,
+        mut each: impl FnMut(Vec<DynamicObject>),
+    ) -> Result<(), TunnelError> {
+        let api = self.api(kind, namespace);
+        let mut params = ListParams::default().limit(PAGE_SIZE);
+        loop {
+            let page = api.list(&params).await.map_err(kube_error)?;
+            each(page.items);
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Every object of `kind` in `namespace`, as manifests.
+    pub async fn list(
+        &self,
+        kind: ObjectKind,
+        namespace: &str,
+    ) -> Result<Vec<ManifestObject>, TunnelError> {
+        let mut items = Vec::new();
+        self.list_pages(kind, Some(namespace), |page| items.extend(page))
+            .await?;
+        items.into_iter().map(|o| to_manifest(kind, o)).collect()
+    }
+}
+
+/// The API coordinates of `kind` for kube's dynamic API.
+pub fn api_resource(kind: ObjectKind) -> ApiResource {
+    let info = kind.info();
+    ApiResource {
+        group: info.group.to_string(),
+        version: info.version.to_string(),
+        api_version: info.api_version.to_string(),
+        kind: info.kind.to_string(),
+        plural: info.plural.to_string(),
+    }
+}
+
+/// A dynamic object as a typed manifest. List items may come without
+/// `apiVersion`/`kind`, so both are set from `kind` first.
+pub fn to_manifest(
+    kind: ObjectKind,
+    mut object: DynamicObject,
+) -> Result<ManifestObject, TunnelError> {
+    let info = kind.info();
+    object.types = Some(TypeMeta {
+        api_version: info.api_version.to_string(),
+        kind: info.kind.to_string(),
+    });
+    let name = object.metadata.name.clone().unwrap_or_default();
+    let value = serde_json::to_value(object)
+        .map_err(|e| TunnelError::internal(format!("cannot serialize {kind} {name}: {e}")))?;
+    ManifestObject::from_value(value).map_err(|e| {
+        TunnelError::internal(format!(
+            "the Kubernetes API returned a {kind} {name} that does not parse: {e}"
+        ))
+    })
+}

@@ -1,0 +1,200 @@
+//! Conversions between `lapdev-manifest`'s types and their serde mirrors in
+//! `lapdev-tunnel-proto` (the server cannot depend on Kubernetes crates, so
+//! the protocol has its own copies). Both sides share one JSON shape and
+//! convert through it; the tests below build every variant on one side and
+//! check the other reads it back unchanged, so the mirrors cannot drift.
+
+use lapdev_tunnel_proto as proto;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Re-reads `value` as the other side's type.
+fn convert<A: Serialize, B: DeserializeOwned>(
+    what: &str,
+    value: &A,
+) -> Result<B, proto::TunnelError> {
+    serde_json::to_value(value)
+        .and_then(serde_json::from_value)
+        .map_err(|e| {
+            proto::TunnelError::internal(format!(
+                "the {what} does not match its tunnel-protocol mirror: {e}"
+            ))
+        })
+}
+
+pub fn object_kind(kind: proto::WorkloadKind) -> lapdev_manifest::ObjectKind {
+    match kind {
+        proto::WorkloadKind::Deployment => lapdev_manifest::ObjectKind::Deployment,
+        proto::WorkloadKind::StatefulSet => lapdev_manifest::ObjectKind::StatefulSet,
+        proto::WorkloadKind::DaemonSet => lapdev_manifest::ObjectKind::DaemonSet,
+    }
+}
+
+pub fn secret_policy(
+    policy: &proto::SecretPolicy,
+) -> Result<lapdev_manifest::SecretPolicy, proto::TunnelError> {
+    convert("Secret policy", policy)
+}
+
+pub fn snapshot(
+    snapshot: &lapdev_manifest::CatalogSnapshot,
+) -> Result<proto::CatalogSnapshot, proto::TunnelError> {
+    Ok(proto::CatalogSnapshot {
+        objects: snapshot.objects.iter().map(|o| o.to_value()).collect(),
+        dependencies: convert("dependency list", &snapshot.dependencies)?,
+        issues: convert("issue list", &snapshot.issues)?,
+        excluded_secrets: convert("excluded Secret list", &snapshot.excluded_secrets)?,
+        required_values: convert("required value list", &snapshot.required_values)?,
+    })
+}
+
+pub fn diff(
+    diff: &lapdev_manifest::ManifestDiff,
+) -> Result<proto::ManifestDiff, proto::TunnelError> {
+    convert("diff", diff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lapdev_manifest::{
+        FieldChange, FieldValue, ManifestDiff, ObjectChange, ObjectDiff, ObjectKind, ObjectRef,
+        ResolutionIssue, SecretAction, SecretKey, SecretRule, Severity, WorkloadDependencies,
+    };
+    use serde_json::json;
+
+    /// `a` as JSON, read as `B`, written again: the same JSON.
+    #[track_caller]
+    fn same_shape<A: Serialize, B: Serialize + DeserializeOwned>(a: &A) {
+        let json = serde_json::to_value(a).unwrap();
+        let b: B = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&b).unwrap(), json);
+    }
+
+    fn refs() -> Vec<ObjectRef> {
+        ObjectKind::ALL
+            .iter()
+            .map(|&k| match k {
+                ObjectKind::Namespace => ObjectRef::new(k, None, "shop"),
+                _ => ObjectRef::new(k, Some("shop"), "x"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_kind_and_ref_agrees() {
+        same_shape::<_, Vec<proto::ObjectRef>>(&refs());
+        for kind in proto::WorkloadKind::ALL {
+            let manifest = object_kind(kind);
+            assert_eq!(manifest.as_str(), kind.as_str());
+            same_shape::<_, lapdev_manifest::WorkloadKind>(&kind);
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::to_value(manifest).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn secret_policies_agree() {
+        let policy = proto::SecretPolicy {
+            default: proto::SecretAction::Exclude,
+            rules: vec![
+                proto::SecretRule {
+                    namespace: None,
+                    secret: "db".into(),
+                    key: None,
+                    action: proto::SecretAction::Redact,
+                },
+                proto::SecretRule {
+                    namespace: Some("shop".into()),
+                    secret: "s".into(),
+                    key: Some("k".into()),
+                    action: proto::SecretAction::Copy,
+                },
+            ],
+        };
+        let manifest = secret_policy(&policy).unwrap();
+        assert_eq!(manifest.default, SecretAction::Exclude);
+        assert_eq!(
+            manifest.rules[1],
+            SecretRule {
+                namespace: Some("shop".into()),
+                secret: "s".into(),
+                key: Some("k".into()),
+                action: SecretAction::Copy
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(&manifest).unwrap(),
+            serde_json::to_value(&policy).unwrap()
+        );
+        same_shape::<_, proto::SecretPolicy>(&manifest);
+    }
+
+    #[test]
+    fn snapshot_parts_agree() {
+        let [deployment, secret] = [ObjectKind::Deployment, ObjectKind::Secret]
+            .map(|k| ObjectRef::new(k, Some("shop"), "x"));
+        same_shape::<_, Vec<proto::WorkloadDependencies>>(&vec![WorkloadDependencies {
+            workload: deployment.clone(),
+            depends_on: refs(),
+        }]);
+        let issues: Vec<ResolutionIssue> = [
+            (Severity::Warning, None),
+            (Severity::Note, Some("k".to_string())),
+        ]
+        .into_iter()
+        .map(|(severity, key)| ResolutionIssue {
+            severity,
+            workload: deployment.clone(),
+            field: "spec.template.spec.volumes[cfg].configMap".into(),
+            missing: secret.clone(),
+            key,
+        })
+        .collect();
+        same_shape::<_, Vec<proto::ResolutionIssue>>(&issues);
+        same_shape::<_, Vec<proto::SecretKey>>(&vec![SecretKey {
+            secret: "db".into(),
+            key: "password".into(),
+        }]);
+        let empty = lapdev_manifest::CatalogSnapshot {
+            objects: Vec::new(),
+            dependencies: Vec::new(),
+            issues,
+            excluded_secrets: refs(),
+            required_values: Vec::new(),
+        };
+        let converted = snapshot(&empty).unwrap();
+        assert_eq!(converted.issues.len(), 2);
+        assert_eq!(converted.excluded_secrets.len(), ObjectKind::ALL.len());
+    }
+
+    #[test]
+    fn diffs_agree() {
+        let changed = |old, new| ObjectChange::Changed {
+            fields: vec![FieldChange {
+                path: "/spec/replicas".into(),
+                old,
+                new,
+            }],
+        };
+        let at = |change| ObjectDiff {
+            object: ObjectRef::new(ObjectKind::Deployment, Some("shop"), "api"),
+            change,
+        };
+        let manifest = ManifestDiff {
+            objects: vec![
+                at(ObjectChange::Added),
+                at(ObjectChange::Removed),
+                at(changed(FieldValue::Absent, FieldValue::Hidden)),
+                at(changed(
+                    FieldValue::Value(json!(2)),
+                    FieldValue::Value(json!({"a": [1]})),
+                )),
+            ],
+        };
+        same_shape::<_, proto::ManifestDiff>(&manifest);
+        assert_eq!(diff(&manifest).unwrap().objects.len(), 4);
+    }
+}
