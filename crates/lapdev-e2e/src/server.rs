@@ -86,7 +86,13 @@ impl Server {
             .env_remove("LAPDEV_DATABASE_URL")
             .env_remove("LAPDEV_EXTERNAL_URL");
         let proc = Proc::spawn("server", cmd);
-        let (_, line) = proc.log.wait_for_text(0, "listening").await;
+        // The tracing line `listening addr=… scheme="https"`.
+        let (_, line) = proc
+            .log
+            .wait_for_from(0, "with the listening address", |l| {
+                l.contains("listening addr=")
+            })
+            .await;
         self.addr = parse_field(&line, "addr=")
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in {line:?}"));
