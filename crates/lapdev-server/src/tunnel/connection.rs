@@ -61,15 +61,9 @@ pub(crate) async fn run(
             return;
         }
     };
-    if send(&mut sink, &ServerFrame::Welcome(welcome))
-        .await
-        .is_err()
-    {
-        return;
-    }
-
     let registry = state.tunnels().clone();
-    let (session, outbound) = registry.register(cluster.id, token.retires_at);
+    let (session, outbound) =
+        registry.register(cluster.id, token.retires_at, hello.max_concurrent_requests);
     // A revocation (or deletion) during the handshake closed nothing, since
     // the session was not registered yet: check the token once more.
     match state
@@ -107,6 +101,17 @@ pub(crate) async fn run(
         "tunnel connected"
     );
 
+    // Welcome last: once kube-manager has it, the session is registered,
+    // the previous tokens are retired and the cluster shows Active.
+    if send(&mut sink, &ServerFrame::Welcome(welcome))
+        .await
+        .is_err()
+    {
+        session.close(1006, "the connection broke during the handshake");
+        registry.unregister(&session);
+        session.fail_pending();
+        return;
+    }
     let tasks = state.tasks().clone();
     let writer = tasks.spawn(write_loop(sink, outbound, session.clone()));
     let reader = tasks.spawn(read_loop(stream, state.clone(), session.clone()));
@@ -230,6 +235,8 @@ async fn read_loop(mut stream: Stream, state: AppState, session: Arc<Session>) {
     let idle_limit = state.tunnel_settings().offline_after();
     let shutdown = state.shutdown().clone();
     let mut last_write = tokio::time::Instant::now();
+    // Only heartbeats keep the session alive (the protocol's watchdog).
+    let mut deadline = tokio::time::Instant::now() + idle_limit;
     loop {
         let next = tokio::select! {
             biased;
@@ -242,7 +249,7 @@ async fn read_loop(mut stream: Stream, state: AppState, session: Arc<Session>) {
                 session.close(close_code::TOKEN_REVOKED, "the cluster token was rotated out");
                 return;
             }
-            next = tokio::time::timeout(idle_limit, read_frame(&mut stream)) => next,
+            next = tokio::time::timeout_at(deadline, read_frame(&mut stream)) => next,
         };
         let frame = match next {
             Err(_) => {
@@ -260,6 +267,7 @@ async fn read_loop(mut stream: Stream, state: AppState, session: Arc<Session>) {
         };
         match frame {
             Ok(ClientFrame::Heartbeat(beat)) => {
+                deadline = tokio::time::Instant::now() + idle_limit;
                 let now = Timestamp::now();
                 session.touch(now);
                 if last_write.elapsed() >= LAST_SEEN_WRITE_EVERY {

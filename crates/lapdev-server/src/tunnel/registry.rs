@@ -17,7 +17,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use lapdev_domain::ClusterId;
 use lapdev_tunnel_proto::{Pending, Request, Response, ServerFrame, TunnelError, close_code};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 /// How many frames may wait for the writer of one session.
@@ -45,6 +45,9 @@ pub(crate) struct Session {
     pub(crate) cluster: ClusterId,
     outbound: mpsc::Sender<ServerFrame>,
     pending: Mutex<Pending<Waiter>>,
+    /// At most `Hello::max_concurrent_requests` requests in flight (more
+    /// would be answered `overloaded`); further ones wait for a slot.
+    in_flight: Semaphore,
     last_seen: Mutex<Timestamp>,
     /// Cancelled to close the session; the reason is set first.
     closed: CancellationToken,
@@ -105,8 +108,10 @@ impl Session {
     }
 
     /// Fails every waiting request (the session ended): dropping the
-    /// senders makes them [`RequestError::Disconnected`].
+    /// senders makes them [`RequestError::Disconnected`], and closing the
+    /// slots fails those still waiting for one.
     pub(crate) fn fail_pending(&self) {
+        self.in_flight.close();
         drop(lock(&self.pending).drain());
     }
 }
@@ -133,6 +138,7 @@ impl TunnelRegistry {
         &self,
         cluster: ClusterId,
         retires_at: Option<Timestamp>,
+        max_concurrent_requests: u32,
     ) -> (Arc<Session>, Outbound) {
         let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
         let session = Arc::new(Session {
@@ -140,6 +146,7 @@ impl TunnelRegistry {
             cluster,
             outbound: tx,
             pending: Mutex::new(Pending::new()),
+            in_flight: Semaphore::new(max_concurrent_requests.clamp(1, 4096) as usize),
             last_seen: Mutex::new(Timestamp::now()),
             closed: CancellationToken::new(),
             close_reason: Mutex::new(None),
@@ -209,8 +216,10 @@ impl TunnelRegistry {
     }
 
     /// Sends `request` to the cluster's kube-manager and waits up to
-    /// `timeout` for its response. Many requests may be in flight on one
-    /// tunnel; each is matched to its response by a fresh request id.
+    /// `timeout` for its response (including the wait for a free slot when
+    /// kube-manager's `max_concurrent_requests` are in flight). Many
+    /// requests may be in flight on one tunnel; each is matched to its
+    /// response by a fresh request id.
     pub async fn send_request(
         &self,
         cluster: ClusterId,
@@ -219,8 +228,14 @@ impl TunnelRegistry {
     ) -> Result<Response, RequestError> {
         let session = self.get(cluster).ok_or(RequestError::NotConnected)?;
         let (tx, rx) = oneshot::channel();
-        let id = lock(&session.pending).insert(tx);
+        let mut id = None;
         let exchange = async {
+            let _slot = session
+                .in_flight
+                .acquire()
+                .await
+                .map_err(|_| RequestError::Disconnected)?;
+            let id = *id.insert(lock(&session.pending).insert(tx));
             session
                 .outbound
                 .send(ServerFrame::Request { id, request })
@@ -232,18 +247,13 @@ impl TunnelRegistry {
                 Err(_) => Err(RequestError::Disconnected),
             }
         };
-        match tokio::time::timeout(timeout, exchange).await {
-            Ok(result) => {
-                if result.is_err() {
-                    lock(&session.pending).cancel(id);
-                }
-                result
-            }
-            Err(_) => {
-                lock(&session.pending).cancel(id);
-                Err(RequestError::Timeout(timeout))
-            }
+        let result = tokio::time::timeout(timeout, exchange).await;
+        if !matches!(result, Ok(Ok(_)))
+            && let Some(id) = id
+        {
+            lock(&session.pending).cancel(id);
         }
+        result.unwrap_or(Err(RequestError::Timeout(timeout)))
     }
 
     /// Queues a frame for the session's writer (heartbeat acks).
@@ -260,8 +270,8 @@ mod tests {
     async fn the_newest_session_wins() {
         let registry = TunnelRegistry::default();
         let cluster = ClusterId::new();
-        let (first, _rx1) = registry.register(cluster, None);
-        let (second, _rx2) = registry.register(cluster, None);
+        let (first, _rx1) = registry.register(cluster, None, 8);
+        let (second, _rx2) = registry.register(cluster, None, 8);
         assert!(first.closed().is_cancelled());
         assert_eq!(first.close_reason().unwrap().0, close_code::REPLACED);
         assert!(!second.closed().is_cancelled());
@@ -282,7 +292,7 @@ mod tests {
                 .await,
             Err(RequestError::NotConnected)
         );
-        let (session, mut rx) = registry.register(cluster, None);
+        let (session, mut rx) = registry.register(cluster, None, 8);
         let answer = tokio::spawn(async move {
             // Answer in reverse order of arrival, by what was asked.
             let mut asked = vec![];
@@ -311,10 +321,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn requests_beyond_the_limit_wait_for_a_slot() {
+        let registry = TunnelRegistry::default();
+        let cluster = ClusterId::new();
+        let (session, mut rx) = registry.register(cluster, None, 1);
+        let long = Duration::from_secs(60);
+        let first = tokio::spawn({
+            let registry = registry.clone();
+            async move { registry.send_request(cluster, Request::Ping, long).await }
+        });
+        let ServerFrame::Request { id, .. } = rx.recv().await.unwrap() else {
+            panic!("a request")
+        };
+        // The second waits for the slot: it times out without being sent.
+        let second = registry
+            .send_request(cluster, Request::Ping, Duration::from_millis(50))
+            .await;
+        assert_eq!(
+            second,
+            Err(RequestError::Timeout(Duration::from_millis(50)))
+        );
+        assert!(rx.try_recv().is_err(), "nothing sent beyond the limit");
+        assert!(session.complete(id, Ok(Response::Pong)));
+        assert_eq!(first.await.unwrap(), Ok(Response::Pong));
+    }
+
+    #[tokio::test]
     async fn a_closed_session_fails_its_requests() {
         let registry = TunnelRegistry::default();
         let cluster = ClusterId::new();
-        let (session, mut rx) = registry.register(cluster, None);
+        let (session, mut rx) = registry.register(cluster, None, 8);
         let ender = tokio::spawn(async move {
             rx.recv().await.unwrap();
             session.fail_pending();
