@@ -327,3 +327,35 @@ async fn read_loop(mut stream: Stream, state: AppState, session: Arc<Session>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lapdev_domain::ClusterId;
+
+    #[tokio::test]
+    async fn a_rotated_out_token_ends_its_session() {
+        let registry = TunnelRegistry::default();
+        let cluster = ClusterId::new();
+        let (session, _rx) = registry.register(cluster, None, 1);
+        let waiting = tokio::spawn({
+            let session = session.clone();
+            async move { token_retired(&session).await }
+        });
+        // Rotation: the session's token retires now (the grace is over).
+        registry.retire_current_token(cluster, Timestamp::now());
+        tokio::time::timeout(Duration::from_secs(30), waiting)
+            .await
+            .expect("the session learns that its token retired")
+            .unwrap();
+        // A token that retires at a past time ends a new session at once.
+        let (session, _rx) = registry.register(
+            cluster,
+            Some(Timestamp::now() - jiff::SignedDuration::from_secs(1)),
+            1,
+        );
+        tokio::time::timeout(Duration::from_secs(30), token_retired(&session))
+            .await
+            .expect("already retired");
+    }
+}

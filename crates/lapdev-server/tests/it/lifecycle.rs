@@ -36,6 +36,27 @@ async fn first_start_generates_the_admin_password_once() {
 }
 
 #[tokio::test]
+async fn a_start_that_cannot_listen_creates_no_admin() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&dir);
+    cfg.admin_password = None;
+    cfg.listen = busy.local_addr().unwrap();
+    let err = lapdev_server::start(cfg.clone()).await.unwrap_err();
+    assert!(
+        matches!(err, lapdev_server::StartError::Bind { .. }),
+        "{err}"
+    );
+    // The password was never generated, so nothing was lost: the next start
+    // that can listen is still the first one and shows it.
+    drop(busy);
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    let server = lapdev_server::start(cfg).await.unwrap();
+    assert!(server.initial_admin().is_some(), "still the first start");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn health_readiness_and_metrics() {
     let t = TestServer::start().await;
     let c = &t.client;
