@@ -18,6 +18,7 @@
 
 mod apply;
 mod client;
+mod controllers;
 mod core;
 mod debug_api;
 mod defaults;
@@ -27,7 +28,6 @@ mod error;
 mod failures;
 mod handler;
 mod meta;
-mod namespaces;
 mod ops;
 mod patch;
 mod registry;
@@ -168,8 +168,11 @@ impl KubeSimBuilder {
             cancel: CancellationToken::new(),
         };
         let delay = self.namespace_delay.unwrap_or(Duration::from_secs(1));
-        sim.tracker
-            .spawn(namespaces::run(sim.core.clone(), delay, sim.cancel.clone()));
+        sim.tracker.spawn(controllers::run(
+            sim.core.clone(),
+            delay,
+            sim.cancel.clone(),
+        ));
         if let Some(cfg) = self.simulator {
             sim.tracker
                 .spawn(simulator::run(sim.core.clone(), cfg, sim.cancel.clone()));

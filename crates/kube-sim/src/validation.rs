@@ -26,8 +26,17 @@ pub(crate) fn dns1123_label(s: &str) -> Result<(), String> {
     }
 }
 
+/// Like Kubernetes' `IsDNS1123Subdomain`: at most 253 characters in total;
+/// the dot-separated parts follow the label grammar with no per-part limit.
 pub(crate) fn dns1123_subdomain(s: &str) -> Result<(), String> {
-    let ok = !s.is_empty() && s.len() <= 253 && s.split('.').all(|p| dns1123_label(p).is_ok());
+    let part_ok = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+            && !p.starts_with('-')
+            && !p.ends_with('-')
+    };
+    let ok = !s.is_empty() && s.len() <= 253 && s.split('.').all(part_ok);
     if ok {
         Ok(())
     } else {
@@ -303,7 +312,10 @@ mod tests {
             ("web-", false, false),
             ("", false, false),
             ("a_b", false, false),
-            (&"a".repeat(64), false, false),
+            (&"a".repeat(64), false, true),
+            (&"c".repeat(253), false, true),
+            (&"c".repeat(254), false, false),
+            ("a..b", false, false),
             ("a.b-c.d", false, true),
         ];
         for (name, label, sub) in cases {

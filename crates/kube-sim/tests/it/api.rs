@@ -502,3 +502,30 @@ async fn owner_reference_cascade() {
     }
     assert_eq!(status(owner_api.get("dep").await.unwrap_err()).0, 404);
 }
+
+/// Garbage collection (ownerReferences): an object whose owners do not
+/// exist — e.g. copied with its source's ownerReferences — is deleted.
+#[tokio::test]
+async fn dangling_owner_references_are_collected() {
+    let e = env().await;
+    let api: Api<ConfigMap> = e.api();
+    let mut copy = cm("copied", json!({}));
+    copy.metadata.owner_references = Some(vec![
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+            api_version: "apps/v1".into(),
+            kind: "ReplicaSet".into(),
+            name: "web-5d4f8c7b9".into(),
+            uid: "00000000-0000-0000-0000-000000000000".into(),
+            ..Default::default()
+        },
+    ]);
+    api.create(&PostParams::default(), &copy).await.unwrap();
+    let gone =
+        kube::runtime::wait::await_condition(api.clone(), "copied", |c: Option<&ConfigMap>| {
+            c.is_none()
+        });
+    tokio::time::timeout(std::time::Duration::from_secs(120), gone)
+        .await
+        .expect("garbage-collected")
+        .unwrap();
+}
