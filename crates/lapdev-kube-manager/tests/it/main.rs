@@ -5,6 +5,7 @@
 
 mod support;
 
+mod catalog;
 mod lib_level;
 mod reconnect;
 mod requests;
