@@ -9,23 +9,7 @@ use kube_sim::KubeSim;
 use tower::{Service, ServiceExt};
 
 use crate::sim_only;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<T: Clone>(&mut self, xs: &[T]) -> T {
-        xs[(self.next() % xs.len() as u64) as usize].clone()
-    }
-    fn chance(&mut self, pct: u64) -> bool {
-        self.next() % 100 < pct
-    }
-}
+use crate::support::Rng;
 
 const SEGMENTS: &[&str] = &[
     "api",

@@ -13,22 +13,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::{reflector, watcher};
 use serde_json::json;
 
-use crate::support::{cm, env, is_real};
-
-/// A small deterministic PRNG (xorshift64*), so failures replay.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use crate::support::{Rng, cm, env, is_real};
 
 async fn random_ops(api: Api<ConfigMap>, seed: u64, ops: usize) {
     let mut rng = Rng(seed.max(1));

@@ -145,3 +145,27 @@ pub(crate) fn status(e: kube::Error) -> (u16, String, String) {
         other => panic!("expected an API error, got {other:?}"),
     }
 }
+
+/// A small deterministic PRNG (xorshift64*), so randomised tests replay.
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    pub(crate) fn pick<T: Clone>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize].clone()
+    }
+
+    pub(crate) fn chance(&mut self, pct: u64) -> bool {
+        self.below(100) < pct
+    }
+}
