@@ -102,10 +102,12 @@ pub(crate) async fn run(
     );
 
     // Welcome last: once kube-manager has it, the session is registered,
-    // the previous tokens are retired and the cluster shows Active.
-    if send(&mut sink, &ServerFrame::Welcome(welcome))
-        .await
-        .is_err()
+    // the previous tokens are retired and the cluster shows Active. (A
+    // session already closed gets only the close frame, from the writer.)
+    if !session.closed().is_cancelled()
+        && send(&mut sink, &ServerFrame::Welcome(welcome))
+            .await
+            .is_err()
     {
         session.close(1006, "the connection broke during the handshake");
         registry.unregister(&session);
