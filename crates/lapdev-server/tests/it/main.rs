@@ -6,7 +6,6 @@ mod authz;
 mod bad_input;
 mod browser;
 mod clusters;
-mod e2e;
 mod install_manifest;
 mod lifecycle;
 mod logs;
