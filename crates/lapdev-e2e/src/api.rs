@@ -151,6 +151,34 @@ impl Api {
         text
     }
 
+    /// Every cluster of the organization (all pages).
+    pub async fn list_clusters(&self) -> Result<Vec<Cluster>, String> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{}?limit=200", self.clusters_url());
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let resp = self
+                .http
+                .get(url)
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !resp.status().is_success() {
+                return Err(format!("HTTP {}", resp.status()));
+            }
+            let page: lapdev_api::Page<Cluster> = resp.json().await.map_err(|e| e.to_string())?;
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+
     /// Polls the cluster until its status is `status` (and `also` holds).
     pub async fn wait_for_status(
         &self,

@@ -11,13 +11,18 @@
 //! * [`server`], [`kube_sim`], [`kube_manager`]: the three processes;
 //! * [`proxy`]: a TCP proxy whose connections a test can cut;
 //! * [`api`]: the REST API calls the tests make (reqwest);
-//! * [`wait`]: bounded waiting for events, never a sleep as synchronization.
+//! * [`wait`]: bounded waiting for events, never a sleep as synchronization;
+//! * [`load`], [`peer`], [`procstat`]: the benchmark's simulated
+//!   kube-managers, its bare WebSocket peer server, and `/proc` readings.
 
 pub mod api;
 pub mod bins;
 pub mod kube_manager;
 pub mod kube_sim;
+pub mod load;
+pub mod peer;
 pub mod process;
+pub mod procstat;
 pub mod proxy;
 pub mod server;
 pub mod tls;
