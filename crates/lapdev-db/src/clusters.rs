@@ -307,6 +307,11 @@ impl Db {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        // Catalogs keep their snapshot; their source becomes unknown.
+        sqlx::query("UPDATE catalogs SET source_cluster_id = NULL WHERE source_cluster_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM clusters WHERE id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)

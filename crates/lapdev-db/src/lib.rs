@@ -25,6 +25,7 @@
 
 mod api_tokens;
 mod audit;
+mod catalogs;
 mod cluster_tokens;
 mod clusters;
 mod memberships;
@@ -45,6 +46,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use api_tokens::{NewApiToken, TokenRecord};
 pub use audit::{Actor, AuditRecord, NewAuditEvent};
+pub use catalogs::{CatalogContent, CatalogRecord, NewCatalog, SealedValue};
 pub use cluster_tokens::{ClusterTokenRecord, NewClusterToken};
 pub use clusters::{ClusterChange, ClusterFacts, ClusterRecord, NewCluster};
 pub use memberships::MemberRecord;
@@ -141,6 +143,11 @@ fn migrator() -> Migrator {
             2,
             "clusters",
             include_str!("../migrations/0002_clusters.sql"),
+        ),
+        (
+            3,
+            "catalogs",
+            include_str!("../migrations/0003_catalogs.sql"),
         ),
     ];
     Migrator::with_migrations(

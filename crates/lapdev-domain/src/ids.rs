@@ -86,6 +86,10 @@ define_id!(
     /// A cluster token (its id, never its secret).
     ClusterTokenId
 );
+define_id!(
+    /// An App Catalog.
+    CatalogId
+);
 
 #[cfg(test)]
 mod tests {

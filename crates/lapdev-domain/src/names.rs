@@ -89,6 +89,13 @@ name_type!(
     check_dns_label
 );
 name_type!(
+    /// An App Catalog's name, unique in its organization and used in URLs
+    /// and on the command line: a DNS label like [`OrganizationName`].
+    CatalogName,
+    "catalog name",
+    check_dns_label
+);
+name_type!(
     /// A human label for an API token: 1–100 printable characters.
     TokenName,
     "token name",

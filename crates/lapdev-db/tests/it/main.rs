@@ -3,6 +3,7 @@
 //! `postgres::NAME` for each (PostgreSQL: see `lapdev_db::testing`).
 
 mod audit;
+mod catalogs;
 mod clusters;
 mod identity;
 mod tokens_sessions;
