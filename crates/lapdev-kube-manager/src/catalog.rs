@@ -26,7 +26,7 @@ use lapdev_tunnel_proto::{
     CatalogRefresh, CatalogSnapshot, RefreshCatalog, SnapshotCatalog, TunnelError, WorkloadRef,
 };
 
-use crate::source::SourceReader;
+use crate::source::{SourceReader, is_namespace_name, is_object_name};
 use crate::wire;
 
 /// How many GETs one request runs at once.
@@ -85,6 +85,14 @@ pub async fn build(
         return Err(TunnelError::invalid(
             "a catalog needs at least one workload",
         ));
+    }
+    if let Some(bad) = workloads
+        .iter()
+        .find(|w| !is_namespace_name(&w.namespace) || !is_object_name(&w.name))
+    {
+        return Err(TunnelError::invalid(format!(
+            "{bad} is not a valid workload name (namespace: an RFC 1123 label; name: an RFC 1123 subdomain)"
+        )));
     }
     let selected: BTreeSet<WorkloadRef> = workloads.iter().cloned().collect();
     let workloads: Vec<ManifestObject> = futures::stream::iter(selected)

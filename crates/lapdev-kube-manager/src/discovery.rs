@@ -12,7 +12,7 @@ use lapdev_tunnel_proto::{
 };
 use serde_json::Value;
 
-use crate::source::SourceReader;
+use crate::source::{SourceReader, is_namespace_name};
 use crate::wire;
 
 /// Lists the workloads `request` asks for, sorted by namespace, kind, name.
@@ -29,6 +29,13 @@ pub async fn list_workloads(
         kinds
     };
     let namespace = request.namespace.as_deref().filter(|ns| !ns.is_empty());
+    if let Some(ns) = namespace
+        && !is_namespace_name(ns)
+    {
+        return Err(TunnelError::invalid(format!(
+            "{ns:?} is not a valid namespace name (an RFC 1123 label)"
+        )));
+    }
     // Naming a system namespace explicitly lists it.
     let include_system = request.include_system || namespace.is_some();
     let mut workloads = Vec::new();

@@ -43,6 +43,10 @@ impl SourceReader {
         namespace: &str,
         name: &str,
     ) -> Result<Option<ManifestObject>, TunnelError> {
+        // No object can have such a name; never put it into a URL path.
+        if !is_namespace_name(namespace) || !is_object_name(name) {
+            return Ok(None);
+        }
         let found = self
             .api(kind, Some(namespace))
             .get_opt(name)
@@ -84,6 +88,28 @@ impl SourceReader {
     }
 }
 
+/// A valid namespace name: an RFC 1123 label (lowercase alphanumerics and
+/// `-`, at most 63 characters, alphanumeric at both ends).
+pub fn is_namespace_name(name: &str) -> bool {
+    name.len() <= 63 && is_dns_label(name)
+}
+
+/// A valid object name for the kinds Lapdev reads: an RFC 1123 subdomain
+/// (dot-separated labels, at most 253 characters).
+pub fn is_object_name(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(is_dns_label)
+}
+
+fn is_dns_label(label: &str) -> bool {
+    let bytes = label.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes.iter().all(|b| alnum(b) || *b == b'-')
+        && bytes.first().is_some_and(alnum)
+        && bytes.last().is_some_and(alnum)
+}
+
 /// The API coordinates of `kind` for kube's dynamic API.
 pub fn api_resource(kind: ObjectKind) -> ApiResource {
     let info = kind.info();
@@ -115,4 +141,36 @@ pub fn to_manifest(
             "the Kubernetes API returned a {kind} {name} that does not parse: {e}"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let long = format!("{0}.{0}.{0}.{1}", "a".repeat(63), "b".repeat(61));
+        for ok in ["a", "shop", "a-1", "x.y.z", long.as_str()] {
+            assert!(is_object_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "A",
+            "-a",
+            "a-",
+            "a/b",
+            "..",
+            "../secrets",
+            "a..b",
+            "a b",
+            &format!("{long}c"),
+            &"a".repeat(64),
+        ] {
+            assert!(!is_object_name(bad), "{bad}");
+        }
+        assert!(is_namespace_name("kube-system"));
+        for bad in ["a.b", "", "Shop", &"a".repeat(64)] {
+            assert!(!is_namespace_name(bad), "{bad}");
+        }
+    }
 }

@@ -416,6 +416,31 @@ async fn missing_workloads_are_not_found_by_name() {
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::Invalid, "{err}");
+    // Names that cannot exist never reach a URL.
+    for (ns, name) in [
+        ("shop", "../secrets/db-credentials"),
+        ("shop/x", "api"),
+        ("", "api"),
+    ] {
+        let err = snapshot(
+            &sim,
+            vec![workload(ns, WorkloadKind::Deployment, name)],
+            SecretPolicy::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::Invalid, "{err}");
+    }
+    let err = handle(
+        &sim,
+        Request::ListWorkloads(ListWorkloads {
+            namespace: Some("../kube-system".into()),
+            ..Default::default()
+        }),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Invalid, "{err}");
 
     // Listed, then deleted before the catalog is created: the same error,
     // and no partial snapshot.
