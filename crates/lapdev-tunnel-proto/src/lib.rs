@@ -124,7 +124,7 @@
 //! ```
 
 mod backoff;
-mod catalog;
+pub mod catalog;
 mod codec;
 mod error;
 mod frames;
