@@ -209,6 +209,28 @@ static REGISTRY: &[ResourceDef] = &[
         [],
         false
     ),
+    // Stored and served so install manifests apply; policies are not evaluated
+    // (no CEL here; see the README's differences).
+    res!(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicy",
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicy",
+        false,
+        [],
+        true
+    ),
+    res!(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings",
+        "validatingadmissionpolicybinding",
+        false,
+        [],
+        false
+    ),
     res!(
         "coordination.k8s.io",
         "v1",
