@@ -7,6 +7,7 @@
 
 mod audit;
 mod auth;
+mod catalogs;
 mod clusters;
 mod error;
 mod organizations;
@@ -15,6 +16,12 @@ mod tokens;
 
 pub use audit::{AuditActor, AuditEvent};
 pub use auth::{ChangePassword, LoginRequest, LoginResponse, Me, User};
+pub use catalogs::{
+    AddWorkloads, ApplyRefresh, Catalog, CatalogDependencies, CatalogObject, CatalogSummary,
+    CatalogWarning, CreateCatalog, FieldChange, FieldValue, ObjectChange, ObjectDiff, ObjectRef,
+    RefreshPreview, RequiredValue, SecretAction, SecretPolicy, SecretRule, Severity, UpdateCatalog,
+    Workload, WorkloadKind, WorkloadList, WorkloadRef, WorkloadsQuery,
+};
 pub use clusters::{
     Cluster, ClusterCredentials, ClusterStatus, CreateCluster, InstallManifestQuery,
     MANIFEST_CONTENT_TYPE, TOKEN_PLACEHOLDER, UpdateCluster,
@@ -29,8 +36,8 @@ pub use tokens::{ApiToken, CreateToken, CreatedToken};
 
 // Re-exported so clients of the API need only this crate.
 pub use lapdev_domain::{
-    ApiTokenId, AuditEventId, ClusterId, ClusterName, ClusterPermission, ClusterRole,
-    OrganizationId, OrganizationName, Role, TokenName, UserId, Username,
+    ApiTokenId, AuditEventId, CatalogId, CatalogName, ClusterId, ClusterName, ClusterPermission,
+    ClusterRole, OrganizationId, OrganizationName, Role, TokenName, UserId, Username,
 };
 
 /// Prefix of every REST route.

@@ -8,7 +8,8 @@ mod role;
 
 pub use cluster::{ClusterPermission, ClusterPermissions, ClusterRole, ClusterRoles};
 pub use ids::{
-    ApiTokenId, AuditEventId, CatalogId, ClusterId, ClusterTokenId, OrganizationId, SessionId, UserId,
+    ApiTokenId, AuditEventId, CatalogId, ClusterId, ClusterTokenId, OrganizationId, SessionId,
+    UserId,
 };
 pub use names::{CatalogName, ClusterName, NameError, OrganizationName, TokenName, Username};
 pub use role::Role;

@@ -11,7 +11,9 @@
 //!   existence is not revealed); members may read it and its member list;
 //!   admins may also manage members and read the audit log;
 //! - clusters: members may list and read them; only admins create, change,
-//!   delete them, rotate or revoke their tokens and get install manifests.
+//!   delete them, rotate or revoke their tokens and get install manifests;
+//! - catalogs: members may list and read them and list the workloads of a
+//!   source cluster; only admins create, edit, refresh and delete them.
 
 use lapdev_domain::{Role, UserId};
 
@@ -38,6 +40,12 @@ pub(crate) enum Action {
     DeleteCluster,
     ManageClusterToken,
     GetInstallManifest,
+    ListWorkloads,
+    ListCatalogs,
+    ReadCatalog,
+    CreateCatalog,
+    UpdateCatalog,
+    DeleteCatalog,
 }
 
 /// What the action is on, with the facts the decision needs.
@@ -77,12 +85,14 @@ pub(crate) fn authorize(caller: UserId, action: Action, object: Object) -> Resul
         }
         (_, Object::Organization { role: None }) => Err(Denied::NotFound("organization")),
         (
-            ReadOrganization | ListMembers | ListClusters | ReadCluster,
+            ReadOrganization | ListMembers | ListClusters | ReadCluster | ListWorkloads
+            | ListCatalogs | ReadCatalog,
             Object::Organization { role: Some(_) },
         ) => Ok(()),
         (
             AddMember | UpdateMember | RemoveMember | ReadAudit | CreateCluster | UpdateCluster
-            | DeleteCluster | ManageClusterToken | GetInstallManifest,
+            | DeleteCluster | ManageClusterToken | GetInstallManifest | CreateCatalog
+            | UpdateCatalog | DeleteCatalog,
             Object::Organization { role: Some(role) },
         ) => match role {
             Role::Admin => Ok(()),
@@ -118,6 +128,9 @@ mod tests {
             Action::ListMembers,
             Action::ListClusters,
             Action::ReadCluster,
+            Action::ListWorkloads,
+            Action::ListCatalogs,
+            Action::ReadCatalog,
         ] {
             assert_eq!(check(action, None), Err(Denied::NotFound("organization")));
             assert_eq!(check(action, Some(Role::Member)), Ok(()));
@@ -133,6 +146,9 @@ mod tests {
             Action::DeleteCluster,
             Action::ManageClusterToken,
             Action::GetInstallManifest,
+            Action::CreateCatalog,
+            Action::UpdateCatalog,
+            Action::DeleteCatalog,
         ] {
             assert_eq!(check(action, None), Err(Denied::NotFound("organization")));
             assert!(matches!(

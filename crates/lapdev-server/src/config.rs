@@ -54,6 +54,20 @@ pub struct ServerConfig {
     #[arg(long, env = "LAPDEV_TUNNEL_STATUS_SECS", default_value_t = 60,
         value_parser = clap::value_parser!(u64).range(1..=86400), value_name = "SECS")]
     pub tunnel_status_secs: u64,
+    /// File holding the key (32 random bytes, base64) that encrypts the
+    /// Secret values catalogs store. Absent: `<data dir>/secrets.key`,
+    /// generated (mode 0600) on the first start.
+    #[arg(long, env = "LAPDEV_SECRETS_KEY_FILE", value_name = "FILE")]
+    pub secrets_key_file: Option<PathBuf>,
+    /// Previous key files (comma-separated), for decryption only: values
+    /// sealed with them are re-encrypted under the current key at start.
+    #[arg(
+        long,
+        env = "LAPDEV_SECRETS_OLD_KEY_FILES",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    pub secrets_old_key_files: Vec<PathBuf>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -76,6 +90,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("tls_key", &self.tls_key)
             .field("tunnel_heartbeat_secs", &self.tunnel_heartbeat_secs)
             .field("tunnel_status_secs", &self.tunnel_status_secs)
+            .field("secrets_key_file", &self.secrets_key_file)
+            .field("secrets_old_key_files", &self.secrets_old_key_files)
             .finish()
     }
 }
@@ -96,6 +112,8 @@ impl ServerConfig {
             tls_key: None,
             tunnel_heartbeat_secs: 10,
             tunnel_status_secs: 60,
+            secrets_key_file: None,
+            secrets_old_key_files: Vec::new(),
         }
     }
 

@@ -90,6 +90,8 @@ impl From<AppError> for ApiError {
                 ApiError::new(ErrorCode::Unauthenticated, "wrong username or password")
             }
             AppError::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
+            AppError::Missing(message) => ApiError::new(ErrorCode::NotFound, message),
+            AppError::ClusterUnavailable(message) => ApiError::new(ErrorCode::Unavailable, message),
             AppError::Invalid { field, message } => ApiError::invalid(field, message),
             AppError::RateLimited => ApiError::new(
                 ErrorCode::RateLimited,

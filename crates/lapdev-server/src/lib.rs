@@ -15,6 +15,7 @@ mod error;
 mod http;
 mod install;
 mod metrics;
+pub mod secrets;
 mod state;
 mod tls;
 pub mod tunnel;
@@ -70,6 +71,10 @@ pub enum StartError {
     Config(String),
     #[error("cannot open the database")]
     Database(#[source] lapdev_db::DbError),
+    #[error("cannot load the secrets key")]
+    Secrets(#[source] secrets::SecretsError),
+    #[error("cannot re-encrypt stored Secret values")]
+    Reseal(#[source] secrets::ResealError),
     #[error("cannot create the first admin")]
     Bootstrap(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("cannot set up TLS: {0}")]
@@ -101,12 +106,21 @@ impl AppState {
             None => Db::open_sqlite_in(&config.data_dir).await,
         }
         .map_err(StartError::Database)?;
+        let keyring = secrets::Keyring::load(
+            config.secrets_key_file.as_deref(),
+            &config.secrets_old_key_files,
+            &config.data_dir,
+        )
+        .map_err(StartError::Secrets)?;
+        secrets::reseal_old_values(&db, &keyring)
+            .await
+            .map_err(StartError::Reseal)?;
         let initial_admin = bootstrap(&db, username, config.admin_password.clone()).await?;
         let dummy_hash = auth::passwords::hash(auth::passwords::generate())
             .await
             .map_err(|e| StartError::Bootstrap(Box::new(e)))?;
         Ok((
-            AppState::new(db, settings, dummy_hash, config.tunnel_settings()),
+            AppState::new(db, settings, dummy_hash, config.tunnel_settings(), keyring),
             initial_admin,
         ))
     }

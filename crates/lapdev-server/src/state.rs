@@ -7,6 +7,7 @@ use lapdev_db::Db;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::HttpSettings;
 use crate::metrics::Metrics;
+use crate::secrets::Keyring;
 use crate::tunnel::{TunnelRegistry, TunnelSettings};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -27,6 +28,8 @@ struct Inner {
     dummy_hash: String,
     tunnels: TunnelRegistry,
     tunnel_settings: TunnelSettings,
+    /// Encrypts the Secret values catalogs store.
+    keyring: Keyring,
     /// Owns every long-lived task (server, sweeper, tunnel sessions).
     tasks: TaskTracker,
     /// Cancelled on shutdown.
@@ -39,6 +42,7 @@ impl AppState {
         settings: HttpSettings,
         dummy_hash: String,
         tunnel_settings: TunnelSettings,
+        keyring: Keyring,
     ) -> Self {
         AppState {
             inner: Arc::new(Inner {
@@ -49,6 +53,7 @@ impl AppState {
                 dummy_hash,
                 tunnels: TunnelRegistry::default(),
                 tunnel_settings,
+                keyring,
                 tasks: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
             }),
@@ -62,6 +67,10 @@ impl AppState {
 
     pub(crate) fn tunnel_settings(&self) -> &TunnelSettings {
         &self.inner.tunnel_settings
+    }
+
+    pub(crate) fn keyring(&self) -> &Keyring {
+        &self.inner.keyring
     }
 
     pub(crate) fn tasks(&self) -> &TaskTracker {

@@ -3,11 +3,14 @@
 //! datastore. No HTTP types here.
 
 pub(crate) mod audit;
+pub(crate) mod catalog_content;
+pub(crate) mod catalogs;
 pub(crate) mod clusters;
 pub(crate) mod members;
 pub(crate) mod organizations;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod workloads;
 
 use lapdev_db::DbError;
 
@@ -24,6 +27,12 @@ pub enum AppError {
     WrongCredentials,
     #[error("{0}")]
     Conflict(String),
+    /// Something named by the caller does not exist; the message names it.
+    #[error("{0}")]
+    Missing(String),
+    /// A cluster could not do the work now (not connected, no answer).
+    #[error("{0}")]
+    ClusterUnavailable(String),
     #[error("invalid {field}: {message}")]
     Invalid { field: String, message: String },
     #[error("rate limited")]

@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod catalogs;
 mod clusters;
 pub(crate) mod extract;
 mod health;
@@ -12,6 +13,7 @@ mod me;
 mod members;
 mod organizations;
 mod tokens;
+mod workloads;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,6 +102,13 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(clusters::get, clusters::update, clusters::delete))
         .routes(routes!(clusters::rotate_token, clusters::revoke_token))
         .routes(routes!(clusters::install_manifest))
+        .routes(routes!(workloads::list))
+        .routes(routes!(catalogs::list, catalogs::create))
+        .routes(routes!(catalogs::get, catalogs::update, catalogs::delete))
+        .routes(routes!(catalogs::add_workloads))
+        .routes(routes!(catalogs::remove_workload))
+        .routes(routes!(catalogs::refresh_preview))
+        .routes(routes!(catalogs::refresh_apply))
 }
 
 /// The OpenAPI document of the REST API (served at `/api/v1/openapi.json`).

@@ -70,6 +70,50 @@ const TABLE: &[(&str, &str, [u16; 4])] = &[
         "/api/v1/orgs/{org}/clusters/{cluster}/install-manifest",
         [401, 404, 403, 200],
     ),
+    // The fixture's cluster `walk` never connected: whatever needs the
+    // source cluster answers 409 once authorized.
+    (
+        "GET",
+        "/api/v1/orgs/{org}/clusters/{cluster}/workloads",
+        [401, 404, 409, 409],
+    ),
+    ("GET", "/api/v1/orgs/{org}/catalogs", [401, 404, 200, 200]),
+    ("POST", "/api/v1/orgs/{org}/catalogs", [401, 404, 403, 409]),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/catalogs/{catalog}",
+        [401, 404, 200, 200],
+    ),
+    (
+        "PATCH",
+        "/api/v1/orgs/{org}/catalogs/{catalog}",
+        [401, 404, 403, 200],
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/catalogs/{catalog}/workloads",
+        [401, 404, 403, 409],
+    ),
+    (
+        "DELETE",
+        "/api/v1/orgs/{org}/catalogs/{catalog}/workloads/{namespace}/{kind}/{name}",
+        [401, 404, 403, 200],
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/catalogs/{catalog}/refresh",
+        [401, 404, 403, 409],
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/catalogs/{catalog}/refresh/apply",
+        [401, 404, 403, 409],
+    ),
+    (
+        "DELETE",
+        "/api/v1/orgs/{org}/catalogs/{catalog}",
+        [401, 404, 403, 204],
+    ),
     // Deletes the fixture's cluster: after every other cluster row.
     (
         "DELETE",
@@ -134,6 +178,7 @@ async fn fixture() -> Fixture {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
+    crate::catalogs::insert_fixture_catalog(&t, "default", "walk", "walk").await;
     Fixture {
         t,
         member_token,
@@ -171,7 +216,22 @@ fn body_for(method: &str, path: &str, who: Who, n: usize) -> Option<Value> {
         ("PATCH", "/api/v1/orgs/{org}/clusters/{cluster}") => {
             Some(json!({"permissions": ["personal"]}))
         }
+        ("PATCH", "/api/v1/orgs/{org}/catalogs/{catalog}") => {
+            Some(json!({"description": format!("by {tag}")}))
+        }
         ("PATCH", _) => Some(json!({"role": "member"})),
+        ("POST", "/api/v1/orgs/{org}/catalogs") => Some(json!({
+            "name": format!("new-{tag}-{n}"),
+            "cluster": "walk",
+            "workloads": [{"namespace": "shop", "kind": "Deployment", "name": "api"}],
+        })),
+        ("POST", "/api/v1/orgs/{org}/catalogs/{catalog}/workloads") => Some(json!({
+            "workloads": [{"namespace": "shop", "kind": "Deployment", "name": "cart"}],
+        })),
+        ("POST", "/api/v1/orgs/{org}/catalogs/{catalog}/refresh") => None,
+        ("POST", "/api/v1/orgs/{org}/catalogs/{catalog}/refresh/apply") => {
+            Some(json!({"digest": "0"}))
+        }
         ("POST", "/api/v1/orgs/{org}/clusters") => Some(json!({"name": format!("new-{tag}-{n}")})),
         ("POST", "/api/v1/orgs/{org}/clusters/{cluster}/token") => None,
         ("POST", "/api/v1/tokens") => Some(json!({"name": format!("{tag} {n}")})),
@@ -227,7 +287,11 @@ async fn every_endpoint_as_every_caller() {
                 .replace("{org}", "default")
                 .replace("{user_id}", &f.target_user)
                 .replace("{id}", &f.admin_token_id)
-                .replace("{cluster}", "walk");
+                .replace("{cluster}", "walk")
+                .replace("{catalog}", "walk")
+                .replace("{namespace}", "shop")
+                .replace("{kind}", "Deployment")
+                .replace("{name}", "web");
             let token = match who {
                 Who::Anonymous => None,
                 Who::OtherOrg => Some(f.other_token.as_str()),

@@ -5,6 +5,7 @@ mod api;
 mod authz;
 mod bad_input;
 mod browser;
+mod catalogs;
 mod clusters;
 mod install_manifest;
 mod lifecycle;

@@ -90,17 +90,17 @@ async fn wait_for_status(t: &TestServer, name: &str, status: &str) -> Value {
 }
 
 /// A kube-manager stand-in speaking the protocol.
-struct Kube {
+pub(crate) struct Kube {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
 #[derive(Debug, PartialEq)]
-enum Event {
+pub(crate) enum Event {
     Frame(ServerFrame),
     Closed(u16, String),
 }
 
-fn hello() -> Hello {
+pub(crate) fn hello() -> Hello {
     Hello {
         supported: VersionRange::CURRENT,
         kube_manager_version: "0.1.0-test".into(),
@@ -138,7 +138,7 @@ impl Kube {
     }
 
     /// Connects and completes the handshake.
-    async fn connect(t: &TestServer, token: &str) -> (Kube, Welcome) {
+    pub(crate) async fn connect(t: &TestServer, token: &str) -> (Kube, Welcome) {
         let mut kube = Kube::open(t, Some(token)).await.expect("upgraded");
         let welcome = kube.handshake().await;
         (kube, welcome)
@@ -152,12 +152,12 @@ impl Kube {
         }
     }
 
-    async fn send(&mut self, frame: &ClientFrame) {
+    pub(crate) async fn send(&mut self, frame: &ClientFrame) {
         let text = encode_client_frame(frame).unwrap();
         self.ws.send(Message::text(text)).await.unwrap();
     }
 
-    async fn next(&mut self) -> Event {
+    pub(crate) async fn next(&mut self) -> Event {
         loop {
             let msg = tokio::time::timeout(PATIENCE, self.ws.next())
                 .await
