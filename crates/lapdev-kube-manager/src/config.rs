@@ -2,13 +2,22 @@
 //! variables ([`Args`], clap), then resolved (token file read, URL checked)
 //! into the values the rest of the crate uses. Tests build [`Args`] with
 //! `Args::try_parse_from` and never touch the process environment.
+//!
+//! The binary parses [`Cli`]: the tunnel options ([`Args`]) plus the
+//! in-cluster ones ([`ClusterArgs`]: health listener, source namespaces).
+//! They are two structs so that embedders which build `Args` by hand (the
+//! in-process demo) keep compiling and get neither: no listener,
+//! cluster-wide reads.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 
-/// Flags, each with an environment variable (the Deployment sets those).
+use crate::source::SourceScope;
+
+/// Everything the binary accepts.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "lapdev-kube-manager",
@@ -16,6 +25,38 @@ use clap::Parser;
     about = "The Lapdev controller inside a Kubernetes cluster: opens an outbound TLS WebSocket tunnel to the Lapdev server and serves its requests.",
     long_about = None
 )]
+pub struct Cli {
+    #[command(flatten)]
+    pub args: Args,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+impl Cli {
+    /// The one [`Config`] of the binary.
+    pub fn resolve(self) -> Result<Config, ConfigError> {
+        Config::resolve(self.args)?.with_cluster_args(self.cluster)
+    }
+}
+
+/// Options only the in-cluster Deployment sets.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClusterArgs {
+    /// Serve /healthz and /readyz on this address (e.g. 0.0.0.0:8081).
+    /// Unset: no health listener.
+    #[arg(long, env = "LAPDEV_HEALTH_LISTEN")]
+    pub health_listen: Option<SocketAddr>,
+
+    /// Read production manifests only in these namespaces (comma-separated),
+    /// with namespaced LISTs, for RBAC that grants reads only there.
+    /// Unset or empty: every namespace.
+    #[arg(long, env = "LAPDEV_SOURCE_NAMESPACES")]
+    pub source_namespaces: Option<String>,
+}
+
+/// Flags, each with an environment variable (the Deployment sets those).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "lapdev-kube-manager")]
 pub struct Args {
     /// The Lapdev server's base URL, e.g. https://lapdev.example.com (https only).
     #[arg(long, env = "LAPDEV_SERVER_URL")]
@@ -117,6 +158,10 @@ pub struct Config {
     pub reconnect_max: Duration,
     pub max_concurrent_requests: u32,
     pub log_format: LogFormat,
+    /// Where to serve the health endpoints; `None`: nowhere.
+    pub health_listen: Option<SocketAddr>,
+    /// The namespaces catalog requests may read.
+    pub source_scope: SourceScope,
 }
 
 /// The configuration is unusable; the message says what to fix.
@@ -138,6 +183,8 @@ pub enum ConfigError {
     },
     #[error("LAPDEV_SERVER_URL {url:?} is not usable: {reason}")]
     ServerUrl { url: String, reason: &'static str },
+    #[error("LAPDEV_SOURCE_NAMESPACES {value:?} is not usable: {reason}")]
+    SourceNamespaces { value: String, reason: String },
 }
 
 /// How many times longer the backoff is after the server refused the token.
@@ -174,7 +221,19 @@ impl Config {
             reconnect_max: Duration::from_millis(args.reconnect_max_ms),
             max_concurrent_requests: args.max_concurrent_requests,
             log_format: args.log_format,
+            health_listen: None,
+            source_scope: SourceScope::Cluster,
         })
+    }
+
+    /// Adds the in-cluster options.
+    pub fn with_cluster_args(mut self, cluster: ClusterArgs) -> Result<Config, ConfigError> {
+        self.health_listen = cluster.health_listen;
+        if let Some(value) = cluster.source_namespaces {
+            self.source_scope = SourceScope::parse(&value)
+                .map_err(|reason| ConfigError::SourceNamespaces { value, reason })?;
+        }
+        Ok(self)
     }
 }
 
@@ -268,6 +327,57 @@ mod tests {
             "https://x/?token=1",
             "LAPDEV_SERVER_URL \"https://x/?token=1\" is not usable: a query string is not allowed",
         );
+    }
+
+    fn resolve_cli(args: &[&str]) -> String {
+        let mut argv = vec![
+            "lapdev-kube-manager",
+            "--server-url",
+            "https://x",
+            "--token",
+            "t",
+        ];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv) {
+            Err(e) => format!("usage: {:?}", e.kind()),
+            Ok(cli) => match cli.resolve() {
+                Ok(c) => format!("health={:?} scope={:?}", c.health_listen, c.source_scope),
+                Err(e) => e.to_string(),
+            },
+        }
+    }
+
+    #[test]
+    fn cluster_options() {
+        let check = |args: &[&str], expect: &str| assert_eq!(resolve_cli(args), expect, "{args:?}");
+        check(&[], "health=None scope=Cluster");
+        check(
+            &["--health-listen", "0.0.0.0:8081"],
+            "health=Some(0.0.0.0:8081) scope=Cluster",
+        );
+        check(
+            &["--health-listen", "localhost:8081"],
+            "usage: ValueValidation",
+        );
+        check(&["--source-namespaces", ""], "health=None scope=Cluster");
+        check(
+            &["--source-namespaces", " shop, billing,shop "],
+            "health=None scope=Namespaces([\"billing\", \"shop\"])",
+        );
+        check(
+            &["--source-namespaces", "shop,,billing"],
+            "LAPDEV_SOURCE_NAMESPACES \"shop,,billing\" is not usable: an empty entry (write the namespaces separated by commas)",
+        );
+        check(
+            &["--source-namespaces", "shop,Billing"],
+            "LAPDEV_SOURCE_NAMESPACES \"shop,Billing\" is not usable: \"Billing\" is not a namespace name (an RFC 1123 label)",
+        );
+        // Embedders that build `Args` alone get neither option.
+        let args =
+            Args::try_parse_from(["k", "--server-url", "https://x", "--token", "t"]).unwrap();
+        let config = Config::resolve(args).unwrap();
+        assert_eq!(config.health_listen, None);
+        assert_eq!(config.source_scope, SourceScope::Cluster);
     }
 
     #[test]

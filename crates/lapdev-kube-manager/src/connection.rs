@@ -30,6 +30,7 @@ use tracing::Instrument;
 
 use crate::config::{AUTH_BACKOFF_FACTOR, Config};
 use crate::dispatch::{Dispatcher, REQUEST_TIMEOUT};
+use crate::health::Readiness;
 use crate::status::{self, KUBE_MANAGER_VERSION};
 
 /// How long the TCP + TLS + WebSocket upgrade may take.
@@ -120,6 +121,7 @@ struct Context {
     tls: Arc<rustls::ClientConfig>,
     client: kube::Client,
     dispatcher: Dispatcher,
+    readiness: Readiness,
 }
 
 /// Keeps a tunnel to the server open until `shutdown` is cancelled.
@@ -129,6 +131,17 @@ pub async fn run(
     client: kube::Client,
     shutdown: CancellationToken,
 ) {
+    run_reporting(config, tls, client, shutdown, Readiness::default()).await
+}
+
+/// [`run`], marking `readiness` while a session is connected and welcomed.
+pub async fn run_reporting(
+    config: Config,
+    tls: Arc<rustls::ClientConfig>,
+    client: kube::Client,
+    shutdown: CancellationToken,
+    readiness: Readiness,
+) {
     let mut backoff = Backoff::new(config.reconnect_base, config.reconnect_max);
     let mut long_backoff = Backoff::new(
         config.reconnect_base * AUTH_BACKOFF_FACTOR,
@@ -136,10 +149,12 @@ pub async fn run(
     );
     let mut jitter = Jitter::new();
     let ctx = Context {
-        dispatcher: Dispatcher::new(client.clone(), config.max_concurrent_requests),
+        dispatcher: Dispatcher::new(client.clone(), config.max_concurrent_requests)
+            .with_source_scope(config.source_scope.clone()),
         config,
         tls,
         client,
+        readiness,
     };
     while !shutdown.is_cancelled() {
         tracing::info!(url = %ctx.config.tunnel_url, "connecting to the Lapdev server");
@@ -206,6 +221,8 @@ async fn session(ctx: &Context, shutdown: &CancellationToken) -> SessionEnd {
         Ok(x) => x,
         Err(e) => return failed(e),
     };
+    // Ready until this session ends, whichever way (before the caller logs why).
+    let _connected = ctx.readiness.connected();
     tracing::info!(
         cluster_id = %welcome.cluster_id,
         cluster_name = %welcome.cluster_name,

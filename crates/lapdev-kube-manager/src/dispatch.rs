@@ -8,7 +8,7 @@ use std::time::Duration;
 use lapdev_tunnel_proto::{ErrorCode, Request, Response, TunnelError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::source::SourceReader;
+use crate::source::{SourceReader, SourceScope};
 use crate::{catalog, discovery, guard, namespaces, status};
 
 /// How long one request may take before it is answered `timeout`.
@@ -20,6 +20,7 @@ pub struct Dispatcher {
     client: kube::Client,
     permits: Arc<Semaphore>,
     max: u32,
+    source_scope: SourceScope,
 }
 
 impl Dispatcher {
@@ -28,7 +29,19 @@ impl Dispatcher {
             client,
             permits: Arc::new(Semaphore::new(max_concurrent_requests as usize)),
             max: max_concurrent_requests,
+            source_scope: SourceScope::Cluster,
         }
+    }
+
+    /// Catalog requests read only within `scope` (default: every namespace).
+    pub fn with_source_scope(mut self, scope: SourceScope) -> Self {
+        self.source_scope = scope;
+        self
+    }
+
+    /// The read-only handle catalog requests get.
+    fn reader(&self) -> SourceReader {
+        SourceReader::scoped(self.client.clone(), self.source_scope.clone())
     }
 
     /// A slot for one request, or the `overloaded` error to answer with.
@@ -72,21 +85,15 @@ impl Dispatcher {
                 Ok(Response::Deleted)
             }
             // Catalog requests only get a read-only handle.
-            Request::ListWorkloads(list) => {
-                discovery::list_workloads(&SourceReader::new(self.client.clone()), &list)
-                    .await
-                    .map(Response::Workloads)
-            }
-            Request::SnapshotCatalog(request) => {
-                catalog::snapshot(&SourceReader::new(self.client.clone()), &request)
-                    .await
-                    .map(Response::CatalogSnapshot)
-            }
-            Request::RefreshCatalog(request) => {
-                catalog::refresh(&SourceReader::new(self.client.clone()), &request)
-                    .await
-                    .map(Response::CatalogRefresh)
-            }
+            Request::ListWorkloads(list) => discovery::list_workloads(&self.reader(), &list)
+                .await
+                .map(Response::Workloads),
+            Request::SnapshotCatalog(request) => catalog::snapshot(&self.reader(), &request)
+                .await
+                .map(Response::CatalogSnapshot),
+            Request::RefreshCatalog(request) => catalog::refresh(&self.reader(), &request)
+                .await
+                .map(Response::CatalogRefresh),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod connection;
 pub mod discovery;
 pub mod dispatch;
 pub mod guard;
+pub mod health;
 pub mod namespaces;
 pub mod source;
 pub mod status;
@@ -29,7 +30,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Args, Config, LogFormat};
+use crate::config::{Cli, Config, LogFormat};
 
 /// Why kube-manager could not start.
 #[derive(Debug, thiserror::Error)]
@@ -40,22 +41,39 @@ pub enum StartError {
     KubeClient(#[source] kube::Error),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error("cannot listen for health checks on {addr} (LAPDEV_HEALTH_LISTEN): {source}")]
+    HealthListen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Connects to Kubernetes (in-cluster config or kubeconfig, via
-/// `kube::Config::infer`) and runs the tunnel until `shutdown` is cancelled.
+/// `kube::Config::infer`) and runs the tunnel, and the health endpoints when
+/// configured, until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let kube_config = kube::Config::infer().await?;
     let client = kube::Client::try_from(kube_config).map_err(StartError::KubeClient)?;
     let tls = tls::client_config(config.server_ca_pem.as_deref())?;
-    connection::run(config, tls, client, shutdown).await;
+    let readiness = health::Readiness::default();
+    let tasks = tokio_util::task::TaskTracker::new();
+    let stop = shutdown.child_token();
+    if let Some(addr) = config.health_listen {
+        let listener = health::bind(addr)
+            .await
+            .map_err(|source| StartError::HealthListen { addr, source })?;
+        tasks.spawn(health::serve(listener, readiness.clone(), stop.clone()));
+    }
+    connection::run_reporting(config, tls, client, shutdown, readiness).await;
+    stop.cancel();
+    tasks.close();
+    tasks.wait().await;
     Ok(())
 }
 
 /// The binary's entry point: config, logging, runtime, signals.
 pub fn main() -> ExitCode {
-    let args = Args::parse();
-    let config = match Config::resolve(args) {
+    let config = match Cli::parse().resolve() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("lapdev-kube-manager: {e}");

@@ -4,6 +4,12 @@
 //! (one generic path through [`ObjectKind::info`] and kube's
 //! [`DynamicObject`]; no per-kind code). Holding a `SourceReader` instead of
 //! a `kube::Client` is what makes catalog building unable to write.
+//!
+//! A reader also holds its [`SourceScope`] (`LAPDEV_SOURCE_NAMESPACES`).
+//! Restricted to listed namespaces, it LISTs each of them instead of the
+//! whole cluster (RBAC granted by Roles in those namespaces would refuse a
+//! cluster-wide LIST) and refuses any read elsewhere as `forbidden`, so
+//! every catalog request is held to the scope in this one place.
 
 use kube::api::{ApiResource, DynamicObject, ListParams, TypeMeta};
 use kube::{Api, Client};
@@ -15,15 +21,68 @@ use crate::dispatch::kube_error;
 /// Objects per LIST page.
 pub const PAGE_SIZE: u32 = 500;
 
-/// A Kubernetes client that can only read.
+/// The namespaces production manifests may be read from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SourceScope {
+    /// Every namespace (the cluster-wide read ClusterRole).
+    #[default]
+    Cluster,
+    /// Only these (sorted, deduplicated, at least one).
+    Namespaces(Vec<String>),
+}
+
+impl SourceScope {
+    /// `shop,billing` → those namespaces; empty or blank → [`SourceScope::Cluster`].
+    pub fn parse(raw: &str) -> Result<SourceScope, String> {
+        if raw.trim().is_empty() {
+            return Ok(SourceScope::Cluster);
+        }
+        let mut namespaces = Vec::new();
+        for ns in raw.split(',').map(str::trim) {
+            if ns.is_empty() {
+                return Err("an empty entry (write the namespaces separated by commas)".to_string());
+            }
+            if !is_namespace_name(ns) {
+                return Err(format!(
+                    "{ns:?} is not a namespace name (an RFC 1123 label)"
+                ));
+            }
+            namespaces.push(ns.to_string());
+        }
+        namespaces.sort();
+        namespaces.dedup();
+        Ok(SourceScope::Namespaces(namespaces))
+    }
+
+    /// `Ok` when `namespace` may be read; else the `forbidden` answer.
+    pub fn check(&self, namespace: &str) -> Result<(), TunnelError> {
+        match self {
+            SourceScope::Cluster => Ok(()),
+            SourceScope::Namespaces(allowed) if allowed.iter().any(|a| a == namespace) => Ok(()),
+            SourceScope::Namespaces(allowed) => Err(TunnelError::forbidden(format!(
+                "namespace {namespace:?} is not a source namespace of this cluster; kube-manager may read only {} (LAPDEV_SOURCE_NAMESPACES)",
+                allowed.join(", ")
+            ))),
+        }
+    }
+}
+
+/// A Kubernetes client that can only read, and only within its scope.
 #[derive(Clone)]
 pub struct SourceReader {
     client: Client,
+    scope: SourceScope,
 }
 
 impl SourceReader {
+    /// A reader of every namespace.
     pub fn new(client: Client) -> Self {
-        SourceReader { client }
+        Self::scoped(client, SourceScope::Cluster)
+    }
+
+    /// A reader of the namespaces of `scope` only.
+    pub fn scoped(client: Client, scope: SourceScope) -> Self {
+        SourceReader { client, scope }
     }
 
     fn api(&self, kind: ObjectKind, namespace: Option<&str>) -> Api<DynamicObject> {
@@ -47,6 +106,9 @@ impl SourceReader {
         if !is_namespace_name(namespace) || !is_object_name(name) {
             return Ok(None);
         }
+        if kind.info().namespaced {
+            self.scope.check(namespace)?;
+        }
         let found = self
             .api(kind, Some(namespace))
             .get_opt(name)
@@ -55,13 +117,36 @@ impl SourceReader {
         found.map(|o| to_manifest(kind, o)).transpose()
     }
 
-    /// LISTs every object of `kind` (in `namespace`, or in every namespace),
-    /// page by page, handing each page to `each`.
+    /// LISTs every object of `kind` (in `namespace`, or in every namespace
+    /// of the scope), page by page, handing each page to `each`.
     pub async fn list_pages(
         &self,
         kind: ObjectKind,
         namespace: Option<&str>,
         mut each: impl FnMut(Vec<DynamicObject>),
+    ) -> Result<(), TunnelError> {
+        match (namespace, &self.scope) {
+            (Some(ns), scope) => {
+                if kind.info().namespaced {
+                    scope.check(ns)?;
+                }
+                self.list_in(kind, Some(ns), &mut each).await
+            }
+            (None, SourceScope::Cluster) => self.list_in(kind, None, &mut each).await,
+            (None, SourceScope::Namespaces(allowed)) => {
+                for ns in allowed {
+                    self.list_in(kind, Some(ns), &mut each).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn list_in(
+        &self,
+        kind: ObjectKind,
+        namespace: Option<&str>,
+        each: &mut impl FnMut(Vec<DynamicObject>),
     ) -> Result<(), TunnelError> {
         let api = self.api(kind, namespace);
         let mut params = ListParams::default().limit(PAGE_SIZE);
@@ -172,5 +257,21 @@ mod tests {
         for bad in ["a.b", "", "Shop", &"a".repeat(64)] {
             assert!(!is_namespace_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn scopes() {
+        let scope = SourceScope::parse("shop, billing").unwrap();
+        assert!(scope.check("shop").is_ok());
+        assert!(scope.check("billing").is_ok());
+        let e = scope.check("edge").unwrap_err();
+        assert_eq!(e.code, lapdev_tunnel_proto::ErrorCode::Forbidden);
+        assert_eq!(
+            e.message,
+            "namespace \"edge\" is not a source namespace of this cluster; kube-manager may read only billing, shop (LAPDEV_SOURCE_NAMESPACES)"
+        );
+        assert!(SourceScope::Cluster.check("edge").is_ok());
+        assert_eq!(SourceScope::parse(" ").unwrap(), SourceScope::Cluster);
+        assert!(SourceScope::parse("a/b").is_err());
     }
 }
