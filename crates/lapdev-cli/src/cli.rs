@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use lapdev_api::{
-    ApiTokenId, ClusterName, ClusterPermission, ClusterRole, OrganizationName, Role, TokenName,
-    Username,
+    ApiTokenId, CatalogName, ClusterName, ClusterPermission, ClusterRole, OrganizationName, Role,
+    TokenName, Username, WorkloadRef,
 };
 use lapdev_domain::NameError;
 
@@ -108,6 +108,9 @@ pub(crate) enum Command {
     /// Kubernetes clusters connected to the organization
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// App Catalogs: blueprints of applications read from a source cluster
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
 }
 
 const DEMO_ABOUT: &str = "Run a local Lapdev with embedded defaults: SQLite, no setup.\n\n\
@@ -271,6 +274,23 @@ pub(crate) enum ClusterCommand {
         #[arg(value_parser = cluster_name)]
         name: ClusterName,
     },
+    /// List the Deployments, StatefulSets and DaemonSets of a source cluster
+    Workloads {
+        #[arg(value_parser = cluster_name)]
+        cluster: ClusterName,
+        /// Only this namespace
+        #[arg(long, short = 'n')]
+        namespace: Option<String>,
+        /// Only these kinds (Deployment, StatefulSet, DaemonSet; deploy, sts, ds)
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        kind: Vec<String>,
+        /// Only workloads whose name contains this
+        #[arg(long)]
+        name: Option<String>,
+        /// Also list system namespaces (kube-*, lapdev, lapdev-*)
+        #[arg(long)]
+        all: bool,
+    },
     /// Print the kube-manager install manifest (admins), for `kubectl apply -f -`
     #[command(long_about = INSTALL_MANIFEST_ABOUT)]
     InstallManifest {
@@ -396,6 +416,84 @@ fn token_name(s: &str) -> Result<TokenName, NameError> {
 
 fn cluster_name(s: &str) -> Result<ClusterName, NameError> {
     ClusterName::parse(s)
+}
+
+fn catalog_name(s: &str) -> Result<CatalogName, NameError> {
+    CatalogName::parse(s)
+}
+
+/// `lapdev catalog ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CatalogCommand {
+    /// List the catalogs: name, description, source cluster, workload count
+    List(ListArgs),
+    /// Show a catalog: workloads, objects, dependencies, warnings, Secret
+    /// policy and Secret keys (never values)
+    Show {
+        #[arg(value_parser = catalog_name)]
+        name: CatalogName,
+    },
+    /// Create a catalog from workloads of a source cluster (admins)
+    Create {
+        #[arg(value_parser = catalog_name)]
+        name: CatalogName,
+        /// The source cluster
+        #[arg(long, value_parser = cluster_name)]
+        cluster: ClusterName,
+        /// namespace/kind/name, e.g. shop/Deployment/api (repeat for more)
+        #[arg(long = "workload", required = true, value_name = "NS/KIND/NAME")]
+        workloads: Vec<WorkloadRef>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Keep the keys of this Secret (or of one key) without values
+        #[arg(long, value_name = "SECRET[/KEY]")]
+        redact: Vec<String>,
+        /// Do not store this Secret (or one key of it)
+        #[arg(long, value_name = "SECRET[/KEY]")]
+        exclude: Vec<String>,
+    },
+    /// Rename a catalog or change its description (admins)
+    Edit {
+        #[arg(value_parser = catalog_name)]
+        name: CatalogName,
+        /// The new name
+        #[arg(long = "name", value_parser = catalog_name)]
+        new_name: Option<CatalogName>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Add workloads of the source cluster, with what they use (admins)
+    AddWorkload {
+        #[arg(value_parser = catalog_name)]
+        name: CatalogName,
+        /// namespace/kind/name
+        #[arg(required = true, value_name = "NS/KIND/NAME")]
+        workloads: Vec<WorkloadRef>,
+    },
+    /// Remove a workload and the objects only it used (admins)
+    RemoveWorkload {
+        #[arg(value_parser = catalog_name)]
+        name: CatalogName,
+        /// namespace/kind/name
+        #[arg(value_name = "NS/KIND/NAME")]
+        workload: WorkloadRef,
+    },
+    /// Show what changed in the source cluster; with --apply, store it (admins)
+    Refresh {
+        #[arg(value_parser = catalog_name)]
+        name: CatalogName,
+        /// Apply the refresh (the preview shown, or the one --digest names)
+        #[arg(long)]
+        apply: bool,
+        /// The digest of an earlier preview: apply exactly that one
+        #[arg(long, requires = "apply")]
+        digest: Option<String>,
+    },
+    /// Delete a catalog with its stored objects and Secret values (admins)
+    Delete {
+        #[arg(value_parser = catalog_name)]
+        name: CatalogName,
+    },
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use reqwest::{Method, RequestBuilder, StatusCode, Url, header};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+mod catalogs;
 mod clusters;
 
 /// Time allowed to open a TCP (and TLS) connection.
@@ -421,6 +422,11 @@ impl Client {
         if url.query() == Some("") {
             url.set_query(None);
         }
+        self.request_url(method, url)
+    }
+
+    /// A request to a full URL (built with [`ServerUrl::endpoint`]).
+    fn request_url(&self, method: Method, url: Url) -> RequestBuilder {
         let req = self
             .http
             .request(method, url)

@@ -5,12 +5,16 @@
 //! A list renders as a whole [`Page`]: `items`, and `next_cursor` when more
 //! remain, so a script can continue with `--cursor`.
 
+mod catalogs;
+
 use comfy_table::{ContentArrangement, Table, presets};
 use jiff::Timestamp;
 use lapdev_api::{
     ApiToken, AuditEvent, Cluster, Me, Member, Organization, OrganizationMembership, Page,
 };
 use serde::Serialize;
+
+pub(crate) use catalogs::{catalog_details, refresh_preview};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum OutputFormat {

@@ -83,6 +83,31 @@ pub(super) async fn run(global: &GlobalArgs, command: ClusterCommand) -> anyhow:
                 &client.update_cluster(&org, &name, &update).await?,
             )
         }
+        ClusterCommand::Workloads {
+            cluster,
+            namespace,
+            kind,
+            name,
+            all,
+        } => {
+            let query = lapdev_api::WorkloadsQuery {
+                namespace,
+                kind: (!kind.is_empty()).then(|| kind.join(",")),
+                name,
+                include_system: all,
+            };
+            let list = client.list_workloads(&org, &cluster, &query).await?;
+            match global.output {
+                OutputFormat::Table => {
+                    print(&output::table(&list.items))?;
+                    if list.truncated {
+                        eprintln!("(more workloads matched: narrow the filters)");
+                    }
+                    Ok(())
+                }
+                format => print(&output::serialized(format, &list)?),
+            }
+        }
         ClusterCommand::RotateToken { name } => {
             let rotated = client.rotate_cluster_token(&org, &name).await?;
             print_credentials(global.output, &rotated, "Rotated the token of")

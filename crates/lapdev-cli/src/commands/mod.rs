@@ -2,6 +2,7 @@
 //! helpers they share (printing, reading secrets from standard input).
 
 mod audit;
+mod catalog;
 mod cluster;
 mod login;
 mod org;
@@ -32,6 +33,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(command) => token::run(&global, command).await,
         Command::Audit(command) => audit::run(&global, command).await,
         Command::Cluster(command) => cluster::run(&global, command).await,
+        Command::Catalog(command) => catalog::run(&global, command).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! directory), with its credentials in a temp config directory.
 
 mod auth;
+mod catalogs;
 mod clusters;
 mod errors;
 mod members;
