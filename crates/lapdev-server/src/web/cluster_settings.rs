@@ -2,9 +2,10 @@
 //! reported, its roles and permissions — and, for admins, changing them,
 //! rotating or revoking its token (a new token is shown once) and deleting
 //! it. Everything goes through `app::clusters`, which authorizes and audits.
+//! A source cluster's page also lists its workloads ([`super::workloads`]).
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use lapdev_api::{Cluster, ClusterStatus, UpdateCluster};
@@ -15,6 +16,7 @@ use super::forms::{CsrfForm, csrf_protected};
 use super::layout::{
     Rendered, Shell, WebError, date, describe, flash, redirect, remember_org, take_flash,
 };
+use super::workloads::{self, CatalogDraft, Filters};
 use crate::app::{self, AppError};
 use crate::auth::SessionUser;
 use crate::state::AppState;
@@ -118,6 +120,7 @@ struct ClusterPage {
     base: String,
     draft: Draft,
     new_token: Option<NewToken>,
+    workloads: workloads::Section,
 }
 
 #[derive(Default)]
@@ -125,6 +128,8 @@ struct Extras {
     flash: Option<String>,
     error: Option<String>,
     new_token: Option<NewToken>,
+    filters: Filters,
+    catalog: Option<CatalogDraft>,
 }
 
 async fn render(
@@ -143,7 +148,9 @@ async fn render(
     shell.error = extras.error;
     let org = membership.organization.name.to_string();
     let remember = remember_org(state, &org);
+    let workloads = workloads::load(state, &caller, &org, &c, extras.filters, extras.catalog).await;
     let view = ClusterPage {
+        workloads,
         shell,
         base: format!("/orgs/{org}/clusters/{}", c.name),
         org,
@@ -177,16 +184,44 @@ async fn failed(
         .into_response())
 }
 
-/// `GET /orgs/{org}/clusters/{cluster}`.
+/// The page again after a failed "Create App Catalog", with the selection.
+pub(super) async fn failed_create(
+    state: &AppState,
+    user: &SessionUser,
+    headers: &HeaderMap,
+    (org, cluster): (&str, &str),
+    e: AppError,
+    filters: Filters,
+    catalog: CatalogDraft,
+) -> Result<Response, WebError> {
+    if matches!(e, AppError::NotFound("organization")) {
+        return Err(e.into());
+    }
+    let (status, message) = describe(e);
+    let extras = Extras {
+        error: Some(message),
+        filters,
+        catalog: Some(catalog),
+        ..Extras::default()
+    };
+    Ok(render(state, user, headers, org, cluster, extras)
+        .await?
+        .status(status)
+        .into_response())
+}
+
+/// `GET /orgs/{org}/clusters/{cluster}`, with the workload filters.
 pub(crate) async fn page(
     State(state): State<AppState>,
     user: SessionUser,
     headers: HeaderMap,
     Path((org, cluster)): Path<(String, String)>,
+    Query(filters): Query<Filters>,
 ) -> Result<Response, WebError> {
     let (flash, clear) = take_flash(&state, &headers);
     let extras = Extras {
         flash,
+        filters,
         ..Extras::default()
     };
     Ok(render(&state, &user, &headers, &org, &cluster, extras)

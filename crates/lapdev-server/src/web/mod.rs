@@ -10,6 +10,9 @@
 
 mod assets;
 mod audit;
+mod catalog;
+mod catalog_actions;
+mod catalogs;
 mod cluster_settings;
 mod clusters;
 mod forms;
@@ -19,6 +22,7 @@ mod members;
 mod placeholders;
 mod settings;
 mod tokens;
+mod workloads;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -43,7 +47,14 @@ enum Handler {
     RotateClusterToken,
     RevokeClusterToken,
     DeleteCluster,
+    CreateCatalog,
     Catalogs,
+    Catalog,
+    UpdateCatalog,
+    RemoveCatalogWorkload,
+    RefreshCatalog,
+    ApplyCatalogRefresh,
+    DeleteCatalog,
     Environments,
     Members,
     AddMember,
@@ -104,7 +115,38 @@ pub const WEB_ROUTES: &[WebRoute] = &[
         "/orgs/{org}/clusters/{cluster}/delete",
         Handler::DeleteCluster,
     ),
+    route(
+        "POST",
+        "/orgs/{org}/clusters/{cluster}/catalogs",
+        Handler::CreateCatalog,
+    ),
     route("GET", "/orgs/{org}/catalogs", Handler::Catalogs),
+    route("GET", "/orgs/{org}/catalogs/{catalog}", Handler::Catalog),
+    route(
+        "POST",
+        "/orgs/{org}/catalogs/{catalog}",
+        Handler::UpdateCatalog,
+    ),
+    route(
+        "POST",
+        "/orgs/{org}/catalogs/{catalog}/workloads/remove",
+        Handler::RemoveCatalogWorkload,
+    ),
+    route(
+        "POST",
+        "/orgs/{org}/catalogs/{catalog}/refresh",
+        Handler::RefreshCatalog,
+    ),
+    route(
+        "POST",
+        "/orgs/{org}/catalogs/{catalog}/refresh/apply",
+        Handler::ApplyCatalogRefresh,
+    ),
+    route(
+        "POST",
+        "/orgs/{org}/catalogs/{catalog}/delete",
+        Handler::DeleteCatalog,
+    ),
     route("GET", "/orgs/{org}/environments", Handler::Environments),
     route("GET", "/orgs/{org}/members", Handler::Members),
     route("POST", "/orgs/{org}/members", Handler::AddMember),
@@ -146,7 +188,14 @@ fn method_router(r: &WebRoute) -> MethodRouter<AppState> {
         Handler::RotateClusterToken => on(method, cluster_settings::rotate),
         Handler::RevokeClusterToken => on(method, cluster_settings::revoke),
         Handler::DeleteCluster => on(method, cluster_settings::delete),
-        Handler::Catalogs => on(method, placeholders::catalogs),
+        Handler::CreateCatalog => on(method, workloads::create),
+        Handler::Catalogs => on(method, catalogs::page),
+        Handler::Catalog => on(method, catalog::page),
+        Handler::UpdateCatalog => on(method, catalog_actions::update),
+        Handler::RemoveCatalogWorkload => on(method, catalog_actions::remove_workload),
+        Handler::RefreshCatalog => on(method, catalog_actions::refresh),
+        Handler::ApplyCatalogRefresh => on(method, catalog_actions::apply),
+        Handler::DeleteCatalog => on(method, catalog_actions::delete),
         Handler::Environments => on(method, placeholders::environments),
         Handler::Members => on(method, members::page),
         Handler::AddMember => on(method, members::add),

@@ -1,6 +1,6 @@
-//! `/` and the organization pages whose resources do not exist yet: App
-//! Catalogs and Environments show an honest empty state that says what will
-//! come, never sample data.
+//! `/` and the organization pages whose resources do not exist yet:
+//! Environments shows an honest empty state that says what will come,
+//! never sample data.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -56,18 +56,6 @@ struct Section {
     next: &'static str,
 }
 
-const CATALOGS: Section = Section {
-    nav: "catalogs",
-    title: "App Catalogs",
-    lead: "Blueprints of your applications, read from production.",
-    heading: "No app catalogs yet",
-    body: "An App Catalog is a named set of workloads (Deployments, StatefulSets, \
-           DaemonSets) read from a source cluster, together with the ConfigMaps, Secrets and \
-           Services they use.",
-    next: "Once a source cluster is connected, admins will create catalogs here by picking \
-           workloads; Lapdev will keep them in sync with production.",
-};
-
 const ENVIRONMENTS: Section = Section {
     nav: "environments",
     title: "Environments",
@@ -104,15 +92,6 @@ async fn section(
         .cookies(clear)
         .cookie(remember_org(&state, m.organization.name.as_str()))
         .into_response())
-}
-
-pub(crate) async fn catalogs(
-    State(state): State<AppState>,
-    user: SessionUser,
-    headers: HeaderMap,
-    Path(org): Path<String>,
-) -> Result<Response, WebError> {
-    section(state, user, headers, org, &CATALOGS).await
 }
 
 pub(crate) async fn environments(

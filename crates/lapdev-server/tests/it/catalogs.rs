@@ -55,10 +55,10 @@ pub(crate) async fn insert_fixture_catalog(t: &TestServer, org: &str, cluster: &
 /// The fake production cluster: namespace `shop` with Deployments `api`
 /// and `web`, ConfigMap `api-config`, Secret `db`.
 #[derive(Clone)]
-struct Prod {
-    replicas: u32,
-    secret: String,
-    listed: Vec<lapdev_tunnel_proto::catalog::ListWorkloads>,
+pub(crate) struct Prod {
+    pub(crate) replicas: u32,
+    pub(crate) secret: String,
+    pub(crate) listed: Vec<lapdev_tunnel_proto::catalog::ListWorkloads>,
 }
 
 impl Default for Prod {
@@ -215,7 +215,7 @@ impl Prod {
 
 /// Connects a kube-manager stand-in answering from `prod`; runs until the
 /// test ends.
-async fn serve(t: &TestServer, token: &str, prod: Arc<Mutex<Prod>>) {
+pub(crate) async fn serve(t: &TestServer, token: &str, prod: Arc<Mutex<Prod>>) {
     let (mut kube, _) = Kube::connect(t, token).await;
     tokio::spawn(async move {
         loop {
@@ -231,7 +231,7 @@ async fn serve(t: &TestServer, token: &str, prod: Arc<Mutex<Prod>>) {
     });
 }
 
-async fn cluster(t: &TestServer, name: &str, roles: Value) -> String {
+pub(crate) async fn cluster(t: &TestServer, name: &str, roles: Value) -> String {
     let (s, b) = t
         .post(
             "/api/v1/orgs/default/clusters",

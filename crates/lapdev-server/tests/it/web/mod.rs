@@ -2,8 +2,10 @@
 //! `WEB_ROUTES` walked as anonymous, as an admin of another organization, as
 //! a member and as an admin (a route missing from the table fails the test).
 //! `pages` covers the sign-in form, CSRF refusals, security headers,
-//! readable errors and escaping; `clusters` the cluster pages.
+//! readable errors and escaping; `clusters` the cluster pages; `catalogs`
+//! the workloads table and the App Catalog pages.
 
+mod catalogs;
 mod clusters;
 mod pages;
 
@@ -82,6 +84,12 @@ const TABLE: &[(&str, &str, [&str; 4])] = &[
             "303 /orgs/default/clusters/walk",
         ],
     ),
+    // The walk cluster never connects: the app layer answers 409.
+    (
+        "POST",
+        "/orgs/{org}/clusters/{cluster}/catalogs",
+        ["303 /login", "404", "403", "409"],
+    ),
     (
         "POST",
         "/orgs/{org}/clusters/{cluster}/rotate",
@@ -106,6 +114,47 @@ const TABLE: &[(&str, &str, [&str; 4])] = &[
         "GET",
         "/orgs/{org}/catalogs",
         ["303 /login", "404", "200", "200"],
+    ),
+    (
+        "GET",
+        "/orgs/{org}/catalogs/{catalog}",
+        ["303 /login", "404", "200", "200"],
+    ),
+    (
+        "POST",
+        "/orgs/{org}/catalogs/{catalog}",
+        [
+            "303 /login",
+            "404",
+            "403",
+            "303 /orgs/default/catalogs/walk-cat",
+        ],
+    ),
+    (
+        "POST",
+        "/orgs/{org}/catalogs/{catalog}/workloads/remove",
+        [
+            "303 /login",
+            "404",
+            "403",
+            "303 /orgs/default/catalogs/walk-cat",
+        ],
+    ),
+    // The source is not connected (or deleted by then): 409.
+    (
+        "POST",
+        "/orgs/{org}/catalogs/{catalog}/refresh",
+        ["303 /login", "404", "403", "409"],
+    ),
+    (
+        "POST",
+        "/orgs/{org}/catalogs/{catalog}/refresh/apply",
+        ["303 /login", "404", "403", "409"],
+    ),
+    (
+        "POST",
+        "/orgs/{org}/catalogs/{catalog}/delete",
+        ["303 /login", "404", "403", "303 /orgs/default/catalogs"],
     ),
     (
         "GET",
@@ -329,6 +378,19 @@ fn form_for(method: &str, path: &str, who: Who, n: usize) -> Vec<(&'static str, 
             ("role_target", "on".into()),
             ("permission_personal", "on".into()),
         ],
+        ("POST", "/orgs/{org}/clusters/{cluster}/catalogs") => vec![
+            ("catalog_name", format!("cat-{tag}-{n}")),
+            ("w:shop/Deployment/api", "on".into()),
+        ],
+        ("POST", "/orgs/{org}/catalogs/{catalog}") => {
+            vec![("description", format!("edited by {tag}"))]
+        }
+        ("POST", "/orgs/{org}/catalogs/{catalog}/workloads/remove") => {
+            vec![("workload", "shop/Deployment/web".into())]
+        }
+        ("POST", "/orgs/{org}/catalogs/{catalog}/refresh/apply") => {
+            vec![("digest", "not-a-preview".into())]
+        }
         ("POST", "/settings/tokens") => vec![
             ("name", format!("{tag} {n}")),
             ("expires_in_days", "30".into()),
@@ -378,6 +440,7 @@ async fn every_dashboard_route_as_every_caller() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
+    crate::catalogs::insert_fixture_catalog(t, "default", "walk", "walk-cat").await;
     let login_page = w.get("/login", None).await;
     let css = login_page
         .body
@@ -408,6 +471,7 @@ async fn every_dashboard_route_as_every_caller() {
                 .replace("{user_id}", &carol)
                 .replace("{id}", &admin_token_id)
                 .replace("{cluster}", "walk")
+                .replace("{catalog}", "walk-cat")
                 .replace("{file}", &css);
             // A fresh session each time: some routes end it.
             let session = match who {
