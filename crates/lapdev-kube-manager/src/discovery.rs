@@ -1,5 +1,6 @@
 //! Workload discovery on a source cluster ([`Request::ListWorkloads`]):
-//! Deployments, StatefulSets and DaemonSets in every namespace (or one),
+//! Deployments, StatefulSets and DaemonSets in every namespace (or one; or
+//! each source namespace when [`SourceReader`] is restricted),
 //! filtered by kind and name, system namespaces hidden unless asked, each
 //! summarised as a [`WorkloadSummary`]. Read-only, through [`SourceReader`].
 //!

@@ -7,7 +7,8 @@
 //! ([`status`]) and runs the server's requests ([`dispatch`]) under its own
 //! write rules ([`guard`]): it never writes outside Lapdev-managed
 //! namespaces, whatever the server asks. It makes no write calls to the
-//! Kubernetes API while connecting or idling.
+//! Kubernetes API while connecting or idling. With `LAPDEV_HEALTH_LISTEN`
+//! it also serves the probes' `/healthz` and `/readyz` ([`health`]).
 //!
 //! The binary (`src/main.rs`) only calls [`main`]; [`run`] is the same loop
 //! for embedding.
