@@ -6,6 +6,7 @@
 //! Every wait is for an event (a log line, a status seen through the API);
 //! nothing here asserts on timing.
 
+mod catalogs;
 mod connect;
 mod demo;
 mod manifest;

@@ -1,0 +1,385 @@
+//! Issue 5 end to end, App Catalogs: the real server, kube-sim (sample shop)
+//! and kube-manager as processes. Discover workloads through the API,
+//! create a catalog of the shop (a workload deleted after listing → 404
+//! naming it, nothing created), check the stored dependencies, warnings
+//! and Secret policy, that Secret values are neither in API answers nor in
+//! the database files nor in the server log, then change a Deployment with
+//! kubectl, preview the refresh diff and apply it. kube-sim's request log
+//! shows that Lapdev's reads made no write calls to the source cluster.
+
+use std::path::Path;
+
+use lapdev_api::ClusterStatus;
+use lapdev_e2e::api::Api;
+use lapdev_e2e::kube_manager::CONNECTED;
+use serde_json::{Value, json};
+
+use crate::World;
+
+/// A value of the sample shop's Secret `db-credentials` (copied by the
+/// policy, so stored encrypted) and one of `api-keys` (copied too).
+const SECRETS: [&str; 2] = ["s3cr3t-kube-sim", "SG.kube-sim"];
+
+/// Standard base64 (what a Secret's `data` holds).
+fn base64(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in text.as_bytes().chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for s in SECRETS {
+        assert!(!text.contains(s), "{what} holds {s}");
+        assert!(!text.contains(&base64(s)), "{what} holds base64 of {s}");
+    }
+}
+
+/// Raw JSON calls with the admin's token: `(status, body)`.
+struct Rest {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Rest {
+    fn new(w: &World, api: &Api) -> Rest {
+        Rest {
+            http: Api::http_client(w.server.client_tls()),
+            base: format!("{}/api/v1/orgs/default", api.base()),
+            token: api.token().to_string(),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("an API request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("a body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+}
+
+fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) {
+    use std::io::Write;
+    let bin = std::env::var("LAPDEV_TEST_KUBECTL").unwrap_or_else(|_| "kubectl".into());
+    let mut child = std::process::Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run kubectl");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("kubectl ends");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A Deployment whose env needs a ConfigMap key that does not exist.
+fn deployment(name: &str) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: shop
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+        - name: app
+          image: ghcr.io/shop/{name}:1
+          env:
+            - name: FLAGS
+              valueFrom:
+                configMapKeyRef: {{name: feature-flags, key: flags}}
+"#
+    )
+}
+
+fn names(rows: &Value) -> Vec<String> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}/{}",
+                r["namespace"].as_str().unwrap(),
+                r["kind"].as_str().unwrap(),
+                r["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn workload(kind: &str, name: &str) -> Value {
+    json!({"namespace": "shop", "kind": kind, "name": name})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_of_the_shop_from_a_real_cluster() {
+    let w = World::start().await;
+    let c = w.connect("prod", None).await;
+    c.km.proc().log.wait_for_text(0, CONNECTED).await;
+    w.api
+        .wait_for_status("prod", ClusterStatus::Active, |_| true)
+        .await;
+    let api = Rest::new(&w, &w.api);
+    let kubeconfig = c.sim.kubeconfig();
+    kubectl(
+        kubeconfig,
+        &["apply", "--validate=false", "-f", "-"],
+        Some(&deployment("flaky")),
+    );
+    kubectl(
+        kubeconfig,
+        &["apply", "--validate=false", "-f", "-"],
+        Some(&deployment("doomed")),
+    );
+
+    // Discovery.
+    let (s, list) = api.get("/clusters/prod/workloads?namespace=shop").await;
+    assert_eq!(s, 200, "{list}");
+    let shop = names(&list["items"]);
+    for expected in [
+        "shop/Deployment/api",
+        "shop/Deployment/web",
+        "shop/Deployment/worker",
+        "shop/StatefulSet/postgres",
+        "shop/Deployment/doomed",
+    ] {
+        assert!(shop.contains(&expected.to_string()), "{shop:?}");
+    }
+    let (_, all) = api.get("/clusters/prod/workloads").await;
+    assert!(
+        !names(&all["items"])
+            .iter()
+            .any(|n| n.starts_with("kube-system/"))
+    );
+    let (_, system) = api
+        .get("/clusters/prod/workloads?include_system=true")
+        .await;
+    assert!(
+        names(&system["items"])
+            .iter()
+            .any(|n| n.starts_with("kube-system/"))
+    );
+    let (_, sts) = api.get("/clusters/prod/workloads?kind=sts").await;
+    assert_eq!(names(&sts["items"]), ["shop/StatefulSet/postgres"]);
+
+    // Deleted between listing and creating: 404 naming it, nothing created.
+    kubectl(
+        kubeconfig,
+        &["-n", "shop", "delete", "deployment", "doomed"],
+        None,
+    );
+    let lapdev_from = c.sim.requests().await.len();
+    let mut request = json!({
+        "name": "shop",
+        "description": "The shop, from production",
+        "cluster": "prod",
+        "workloads": [
+            workload("Deployment", "web"),
+            workload("Deployment", "api"),
+            workload("Deployment", "worker"),
+            workload("StatefulSet", "postgres"),
+            workload("Deployment", "flaky"),
+            workload("Deployment", "doomed"),
+        ],
+        "secret_policy": {"rules": [
+            {"secret": "api-keys", "key": "STRIPE_KEY", "action": "redact"},
+            {"secret": "tls-cert", "action": "exclude"},
+        ]},
+    });
+    let (s, b) = api.post("/catalogs", request.clone()).await;
+    assert_eq!(s, 404, "{b}");
+    assert!(
+        b["message"].as_str().unwrap().contains("shop/doomed"),
+        "{b}"
+    );
+    let (_, list) = api.get("/catalogs").await;
+    assert_eq!(list["items"], json!([]));
+
+    request["workloads"].as_array_mut().unwrap().pop();
+    let (s, created) = api.post("/catalogs", request.clone()).await;
+    assert_eq!(s, 201, "{created}");
+    let (s, b) = api.post("/catalogs", request).await;
+    assert_eq!(s, 409, "{b}");
+
+    let (_, shown) = api.get("/catalogs/shop").await;
+    assert_eq!(shown, created);
+    assert_no_secret("the catalog", &shown.to_string());
+    let object = |kind: &str, name: &str| {
+        shown["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == kind && o["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name} in {shown}"))
+            .clone()
+    };
+    assert_eq!(
+        object("Secret", "db-credentials")["secret_keys"],
+        json!(["password", "url", "username"])
+    );
+    assert_eq!(
+        object("Secret", "api-keys")["redacted_keys"],
+        json!(["STRIPE_KEY"])
+    );
+    object("ConfigMap", "shop-config");
+    object("ServiceAccount", "shop");
+    object("Service", "backend-metrics");
+    let api_deps = shown["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["workload"]["name"] == "api")
+        .unwrap()["depends_on"]
+        .to_string();
+    for dep in [
+        "db-credentials",
+        "api-keys",
+        "shop-config",
+        "registry-credentials",
+        "backend-metrics",
+    ] {
+        assert!(api_deps.contains(dep), "{dep} in {api_deps}");
+    }
+    let warning = &shown["warnings"][0];
+    assert_eq!(warning["workload"]["name"], "flaky", "{shown}");
+    assert_eq!(warning["missing"]["name"], "feature-flags");
+    assert_eq!(shown["excluded_secrets"][0]["name"], "tls-cert");
+    assert_eq!(
+        shown["required_values"],
+        json!([{"secret": "api-keys", "key": "STRIPE_KEY"}])
+    );
+    let (_, list) = api.get("/catalogs").await;
+    assert_eq!(list["items"][0]["workload_count"], 5);
+    assert_eq!(list["items"][0]["source_cluster"], "prod");
+
+    // Encrypted at rest: no value, plain or base64, in any database file.
+    let data = w.dir.path().join("server-data");
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert_no_secret(
+                &path.display().to_string(),
+                &String::from_utf8_lossy(&bytes),
+            );
+        }
+    }
+
+    // Refresh: up to date; then production changes; preview; apply.
+    let (s, preview) = api.post("/catalogs/shop/refresh", json!(null)).await;
+    assert_eq!(s, 200, "{preview}");
+    assert_eq!(preview["changes"], json!([]), "{preview}");
+    let reads = c.sim.requests().await;
+    let writes: Vec<_> = reads[lapdev_from..]
+        .iter()
+        .filter(|r| r.is_write())
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "Lapdev wrote to the source cluster: {writes:#?}"
+    );
+    assert!(reads.len() > lapdev_from, "kube-manager read the cluster");
+
+    kubectl(
+        kubeconfig,
+        &[
+            "-n",
+            "shop",
+            "patch",
+            "deployment",
+            "api",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"replicas":7}}"#,
+        ],
+        None,
+    );
+    let lapdev_again = c.sim.requests().await.len();
+    let (s, preview) = api.post("/catalogs/shop/refresh", json!(null)).await;
+    assert_eq!(s, 200, "{preview}");
+    let changes = preview["changes"].as_array().unwrap();
+    let change = changes
+        .iter()
+        .find(|c| c["object"]["kind"] == "Deployment" && c["object"]["name"] == "api")
+        .unwrap_or_else(|| panic!("{preview}"));
+    assert!(
+        change["change"].to_string().contains("/spec/replicas"),
+        "{change}"
+    );
+    assert!(change["change"].to_string().contains('7'), "{change}");
+    let (s, applied) = api
+        .post(
+            "/catalogs/shop/refresh/apply",
+            json!({"digest": preview["digest"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{applied}");
+    let (_, again) = api.post("/catalogs/shop/refresh", json!(null)).await;
+    assert_eq!(again["changes"], json!([]), "applied: {again}");
+    let (s, b) = api
+        .post(
+            "/catalogs/shop/refresh/apply",
+            json!({"digest": preview["digest"]}),
+        )
+        .await;
+    assert_eq!(s, 409, "a stale preview: {b}");
+
+    // Only kubectl wrote; Lapdev's reads never did.
+    let log = c.sim.requests().await;
+    let lapdev_writes: Vec<_> = log[lapdev_again..]
+        .iter()
+        .filter(|r| r.is_write())
+        .collect();
+    assert!(lapdev_writes.is_empty(), "{lapdev_writes:#?}");
+    assert_no_secret("the server log", &w.server.proc().log.lines().join("\n"));
+}
