@@ -52,7 +52,7 @@ rules:
     resources: ["deployments", "statefulsets", "daemonsets", "replicasets"]
     verbs: ["get", "list", "watch"]
   - apiGroups: [""]
-    resources: ["configmaps", "secrets", "services"]
+    resources: ["configmaps", "secrets", "services", "serviceaccounts", "persistentvolumeclaims"]
     verbs: ["get", "list", "watch"]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
@@ -85,7 +85,7 @@ rules:
     resources: ["deployments", "statefulsets", "daemonsets", "replicasets"]
     verbs: ["get", "list", "watch"]
   - apiGroups: [""]
-    resources: ["configmaps", "secrets", "services"]
+    resources: ["configmaps", "secrets", "services", "serviceaccounts", "persistentvolumeclaims"]
     verbs: ["get", "list", "watch"]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
@@ -289,6 +289,11 @@ spec:
                   key: token
             - name: LAPDEV_HEALTH_LISTEN
               value: "0.0.0.0:8081"
+{%- if !source_namespaces.is_empty() %}
+            # Reads only these namespaces (the Roles above); see the kube-manager README.
+            - name: LAPDEV_SOURCE_NAMESPACES
+              value: "{{ source_namespaces|join(",") }}"
+{%- endif %}
           ports:
             - name: health
               containerPort: 8081

@@ -106,6 +106,8 @@ const READ_RULES: Expect = expect![[r#"
     core/configmaps: get,list,watch
     core/secrets: get,list,watch
     core/services: get,list,watch
+    core/serviceaccounts: get,list,watch
+    core/persistentvolumeclaims: get,list,watch
 "#]];
 
 fn is_kube_manager(subjects: &Option<Vec<k8s_openapi::api::rbac::v1::Subject>>) -> bool {
@@ -375,6 +377,7 @@ async fn cluster_wide_read_variant() {
         bound,
         ["lapdev-kube-manager-read", "lapdev-kube-manager-cluster"]
     );
+    assert_eq!(kube_manager_env(&m, "LAPDEV_SOURCE_NAMESPACES"), None);
 }
 
 #[tokio::test]
@@ -429,6 +432,21 @@ async fn source_namespace_variant_and_the_admin_endpoint() {
         ["lapdev-kube-manager-cluster"],
         "nodes and namespaces stay cluster-scoped"
     );
+    assert_eq!(
+        kube_manager_env(&m, "LAPDEV_SOURCE_NAMESPACES").as_deref(),
+        Some("billing,shop"),
+        "kube-manager lists only the namespaces its Roles allow"
+    );
+}
+
+fn kube_manager_env(m: &Manifest, name: &str) -> Option<String> {
+    let pod = m.deployments[0].spec.as_ref()?.template.spec.as_ref()?;
+    pod.containers[0]
+        .env
+        .as_deref()?
+        .iter()
+        .find(|e| e.name == name)
+        .and_then(|e| e.value.clone())
 }
 
 #[derive(Clone, Default)]
