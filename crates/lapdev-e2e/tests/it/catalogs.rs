@@ -382,4 +382,35 @@ async fn catalog_of_the_shop_from_a_real_cluster() {
         .collect();
     assert!(lapdev_writes.is_empty(), "{lapdev_writes:#?}");
     assert_no_secret("the server log", &w.server.proc().log.lines().join("\n"));
+
+    // The CLI shows the same, Secret keys only.
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(lapdev_e2e::bins::lapdev())
+            .args(["--server", &w.server.url(), "--token", w.api.token()])
+            .args(["--org", "default"])
+            .args(args)
+            .env("LAPDEV_CONFIG_DIR", w.dir.path().join("cli"))
+            .env("SSL_CERT_FILE", &w.server.tls().ca)
+            .output()
+            .expect("run lapdev");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "lapdev {args:?}: {stdout}{stderr}");
+        assert_no_secret("CLI output", &format!("{stdout}{stderr}"));
+        stdout
+    };
+    let table = cli(&["cluster", "workloads", "prod", "--kind", "sts"]);
+    assert!(
+        table.contains("postgres") && !table.contains("worker"),
+        "{table}"
+    );
+    let table = cli(&["catalog", "show", "shop"]);
+    assert!(table.contains("keys: password, url, username"), "{table}");
+    assert!(table.contains("redact api-keys/STRIPE_KEY"), "{table}");
+    assert!(table.contains("feature-flags"), "{table}");
+    cli(&["catalog", "show", "shop", "-o", "yaml"]);
+    let table = cli(&["catalog", "list"]);
+    assert!(table.contains("shop") && table.contains("prod"), "{table}");
+    let table = cli(&["catalog", "refresh", "shop"]);
+    assert!(table.contains("Up to date"), "{table}");
 }
