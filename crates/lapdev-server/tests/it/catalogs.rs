@@ -626,3 +626,90 @@ async fn key_rotation_reencrypts_at_start() {
     assert_eq!(preview["changes"], json!([]));
     assert_ne!(id_a, id_b);
 }
+
+#[tokio::test]
+async fn bad_input_is_refused_before_any_cluster_is_asked() {
+    let t = TestServer::start().await;
+    cluster(&t, "prod", json!(["source"])).await;
+    insert_fixture_catalog(&t, "default", "prod", "shop").await;
+    let admin = t.admin_token.as_str();
+    let catalogs = "/api/v1/orgs/default/catalogs";
+    let api = workload_json("api");
+    let cases = [
+        (
+            json!({"name": "x", "cluster": "prod", "workloads": []}),
+            "422 invalid field=workloads",
+        ),
+        (
+            json!({"name": "x", "cluster": "prod", "workloads": [api, api]}),
+            "422 invalid field=workloads",
+        ),
+        (
+            json!({"name": "x", "cluster": "prod", "workloads": [api], "description": "d".repeat(2001)}),
+            "422 invalid field=description",
+        ),
+        (
+            json!({"name": "x", "cluster": "prod", "workloads": [{"namespace": "shop", "kind": "Pod", "name": "a"}]}),
+            "422 invalid field=workloads[0].kind",
+        ),
+        (
+            json!({"name": "x", "cluster": "nope", "workloads": [api]}),
+            "404 not_found",
+        ),
+        (
+            json!({"name": "shop", "cluster": "prod", "workloads": [api]}),
+            "409 conflict",
+        ),
+    ];
+    for (body, want) in cases {
+        let (s, b) = t.post(catalogs, admin, body.clone()).await;
+        assert_eq!(summary(s, &b), want, "{body}: {b}");
+    }
+    let (s, b) = t.get(&format!("{catalogs}/nope"), admin).await;
+    assert_eq!(
+        (summary(s, &b), b["message"].as_str()),
+        ("404 not_found".into(), Some("catalog not found"))
+    );
+    let (s, b) = t
+        .call(
+            Method::PATCH,
+            &format!("{catalogs}/shop"),
+            Some(admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(summary(s, &b), "422 invalid field=name");
+    let (s, b) = t
+        .call(
+            Method::DELETE,
+            &format!("{catalogs}/shop/workloads/shop/Pod/api"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(summary(s, &b), "422 invalid field=kind");
+    let (s, b) = t
+        .call(
+            Method::DELETE,
+            &format!("{catalogs}/shop/workloads/shop/Deployment/ghost"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(summary(s, &b), "404 not_found");
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .contains("shop/Deployment/ghost"),
+        "{b}"
+    );
+    let (s, b) = t
+        .post(&format!("{catalogs}/shop/refresh/apply"), admin, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+}
+
+fn workload_json(name: &str) -> Value {
+    json!({"namespace": "shop", "kind": "Deployment", "name": name})
+}
