@@ -164,7 +164,14 @@ pub(crate) fn open(
     let mut content = parse(record)?;
     let mut clear: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for v in values {
-        let bytes = keyring.open(record.id, v).map_err(AppError::internal)?;
+        let bytes = keyring.open(record.id, v).map_err(|e| match e {
+            crate::secrets::SecretsError::UnknownKey(id) => AppError::Conflict(format!(
+                "the Secret values of catalog {} are encrypted with key {id}, which this server \
+                 was not given: restart it with that key file in --secrets-old-key-files",
+                record.name
+            )),
+            other => AppError::internal(other),
+        })?;
         let text = String::from_utf8(bytes).map_err(corrupt)?;
         clear.insert((v.object.clone(), v.field.clone(), v.key.clone()), text);
     }

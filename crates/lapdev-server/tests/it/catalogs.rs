@@ -625,6 +625,36 @@ async fn key_rotation_reencrypts_at_start() {
     assert_eq!(s, StatusCode::OK, "{preview}");
     assert_eq!(preview["changes"], json!([]));
     assert_ne!(id_a, id_b);
+
+    // A key the values were not sealed with: a clear refusal, not a 500.
+    let key_c = write("c.key", 11);
+    let TestServer {
+        server, _dir: dir, ..
+    } = t;
+    server.shutdown().await;
+    let server = start_with_keys(&dir, Some(&key_c), &[]).await;
+    let mut t = TestServer {
+        server,
+        client: crate::client(),
+        admin_token: String::new(),
+        _dir: dir,
+    };
+    t.admin_token = t.login("admin", ADMIN_PASSWORD).await;
+    let (s, b) = t
+        .post(
+            "/api/v1/orgs/default/catalogs/shop/refresh",
+            &t.admin_token,
+            json!(null),
+        )
+        .await;
+    assert_eq!(summary(s, &b), "409 conflict", "{b}");
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .contains("--secrets-old-key-files"),
+        "{b}"
+    );
 }
 
 #[tokio::test]
