@@ -1,17 +1,21 @@
 //! End-to-end tests of issue 4, "Connect a Kubernetes cluster": the real
 //! `lapdev server`, `kube-sim` and `lapdev-kube-manager` binaries as separate
 //! processes on loopback (TLS WebSocket, cluster token, kubeconfig), and
-//! `lapdev demo`. Build the binaries first: `cargo build --workspace --bins`.
+//! `lapdev demo`; and the App Catalog dashboard pages in a headless Chromium
+//! (`dashboard`). Build the binaries first: `cargo build --workspace --bins`.
 //!
 //! Every wait is for an event (a log line, a status seen through the API);
 //! nothing here asserts on timing.
 
 mod catalogs;
 mod connect;
+mod dashboard;
 mod demo;
 mod manifest;
 mod reconnect;
 mod tokens;
+#[path = "../../../lapdev-server/tests/it/webdriver.rs"]
+mod webdriver;
 
 use lapdev_api::ClusterCredentials;
 use lapdev_e2e::api::Api;

@@ -14,6 +14,7 @@ mod openapi;
 mod sessions;
 mod tunnel;
 mod web;
+mod webdriver;
 
 use lapdev_server::{RunningServer, ServerConfig};
 use reqwest::{Method, StatusCode};

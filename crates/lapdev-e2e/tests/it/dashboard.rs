@@ -1,0 +1,230 @@
+//! The App Catalog pages of the dashboard in a headless Chromium (helpers
+//! shared with lapdev-server's browser test, `webdriver`), against the real
+//! server with a connected cluster: kube-sim's sample shop read by the real
+//! kube-manager through the tunnel. Lists workloads, filters them, selects
+//! two, creates a catalog and views it; then production changes (kubectl),
+//! and the refresh preview shows the field paths (a Secret value hidden)
+//! and applies; screenshots
+//! `dashboard-workloads.png`, `dashboard-catalog.png` and
+//! `dashboard-catalog-refresh.png` go to `target/test-artifacts/`.
+
+use std::path::Path;
+
+use fantoccini::Locator;
+use lapdev_api::ClusterStatus;
+use lapdev_e2e::ADMIN_PASSWORD;
+use lapdev_e2e::kube_manager::CONNECTED;
+
+use crate::World;
+use crate::webdriver::{ChromeDriver, browser, screenshot, text_of, wait_for};
+
+/// Changes production the way an operator would.
+fn kubectl(kubeconfig: &Path, args: &[&str]) {
+    let bin = std::env::var("LAPDEV_TEST_KUBECTL").unwrap_or_else(|_| "kubectl".into());
+    let out = std::process::Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("run kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workloads_table_to_a_catalog_in_the_browser() {
+    let w = World::start().await;
+    let c = w.connect("prod", None).await;
+    c.km.proc().log.wait_for_text(0, CONNECTED).await;
+    w.api
+        .wait_for_status("prod", ClusterStatus::Active, |_| true)
+        .await;
+
+    let driver = ChromeDriver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let b = browser(&driver, &profile).await;
+    let base = w.server.url();
+
+    b.goto(&format!("{base}/login")).await.unwrap();
+    wait_for(&b, "#username")
+        .await
+        .send_keys("admin")
+        .await
+        .unwrap();
+    wait_for(&b, "#password")
+        .await
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    wait_for(&b, "#login-form button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&b, "tr[data-cluster='prod'] a")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    // The table, live from kube-sim: system namespaces hidden by default.
+    wait_for(&b, "#workloads-table").await;
+    let rows = text_of(&b, "#workloads-table tbody").await;
+    assert!(
+        rows.contains("postgres") && rows.contains("invoicer"),
+        "{rows}"
+    );
+    assert!(!rows.contains("coredns"), "system workloads hidden: {rows}");
+
+    // Filter to the shop namespace.
+    wait_for(&b, "#filter-namespace")
+        .await
+        .send_keys("shop")
+        .await
+        .unwrap();
+    wait_for(&b, "#workload-filters button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&b, "#workload-filters a.btn-ghost").await;
+    let rows = text_of(&b, "#workloads-table tbody").await;
+    assert!(rows.contains("api") && !rows.contains("invoicer"), "{rows}");
+
+    // Select api and web, name the catalog.
+    for id in ["shop/Deployment/api", "shop/Deployment/web"] {
+        wait_for(
+            &b,
+            &format!("tr[data-workload='{id}'] input[type=checkbox]"),
+        )
+        .await
+        .click()
+        .await
+        .unwrap();
+    }
+    wait_for(&b, "#catalog-name")
+        .await
+        .send_keys("shop")
+        .await
+        .unwrap();
+    wait_for(&b, "#catalog-description")
+        .await
+        .send_keys("The storefront and its API")
+        .await
+        .unwrap();
+    wait_for(&b, "#workloads").await;
+    screenshot(&b, "dashboard-workloads.png").await;
+    wait_for(&b, "#create-catalog-submit")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    // The catalog page.
+    assert_eq!(text_of(&b, "#catalog-name").await, "shop");
+    assert!(
+        text_of(&b, ".alert-success")
+            .await
+            .starts_with("Created the catalog shop with 2 workloads"),
+    );
+    assert_eq!(
+        b.current_url().await.unwrap().path(),
+        "/orgs/default/catalogs/shop"
+    );
+    let workloads = text_of(&b, "#catalog-workloads tbody").await;
+    assert!(
+        workloads.contains("api") && workloads.contains("web"),
+        "{workloads}"
+    );
+    assert!(!workloads.contains("worker"), "{workloads}");
+    let secrets = b
+        .find_all(Locator::Css("#secrets-table tr[data-secret]"))
+        .await
+        .unwrap();
+    assert!(!secrets.is_empty(), "the shop's Secrets are listed by key");
+    let shot = screenshot(&b, "dashboard-catalog.png").await;
+    assert!(std::fs::metadata(&shot).unwrap().len() > 1000, "{shot:?}");
+
+    // Production changes: web scaled, a Secret value rotated.
+    let kubeconfig = c.sim.kubeconfig();
+    kubectl(
+        kubeconfig,
+        &["-n", "shop", "scale", "deployment", "web", "--replicas=4"],
+    );
+    // base64 of "rotated-db-pa55"
+    let patch = r#"{"data":{"password":"cm90YXRlZC1kYi1wYTU1"}}"#;
+    kubectl(
+        kubeconfig,
+        &[
+            "-n",
+            "shop",
+            "patch",
+            "secret",
+            "db-credentials",
+            "--type=merge",
+            "-p",
+            patch,
+        ],
+    );
+
+    // From the list to the catalog, then the refresh preview.
+    wait_for(&b, "nav a[href='/orgs/default/catalogs']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&b, "tr[data-catalog='shop'] a")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&b, "#refresh-catalog button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let preview = text_of(&b, "#refresh-preview").await;
+    assert!(preview.contains("/spec/replicas"), "{preview}");
+    assert!(preview.contains("(secret value, hidden)"), "{preview}");
+    assert!(!preview.contains("rotated-db-pa55") && !preview.contains("cm90YXRlZC1kYi1wYTU1"));
+    screenshot(&b, "dashboard-catalog-refresh.png").await;
+    wait_for(&b, "#apply-refresh button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(&b, ".alert-success").await,
+        "Refreshed the catalog shop from its source."
+    );
+    wait_for(&b, "#refresh-catalog button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let preview = text_of(&b, "#refresh-preview").await;
+    assert!(preview.contains("up to date"), "{preview}");
+
+    // The only writes are kubectl's two: kube-manager only read.
+    let writes: Vec<String> = c
+        .sim
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| r.is_write())
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            "PATCH /apis/apps/v1/namespaces/shop/deployments/web/scale",
+            "PATCH /api/v1/namespaces/shop/secrets/db-credentials",
+        ]
+    );
+
+    b.close().await.unwrap();
+    drop(driver);
+}
