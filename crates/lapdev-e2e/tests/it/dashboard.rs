@@ -4,9 +4,10 @@
 //! kube-manager through the tunnel. Lists workloads, filters them, selects
 //! two, creates a catalog and views it; then production changes (kubectl),
 //! and the refresh preview shows the field paths (a Secret value hidden)
-//! and applies; screenshots
-//! `dashboard-workloads.png`, `dashboard-catalog.png` and
-//! `dashboard-catalog-refresh.png` go to `target/test-artifacts/`.
+//! and applies; the Secrets policy shows a redacted key; screenshots
+//! `dashboard-workloads.png`, `dashboard-catalog.png`, `dashboard-catalogs.png`,
+//! `dashboard-catalog-refresh.png` and `dashboard-catalog-secrets.png` go to
+//! `target/test-artifacts/`.
 
 use std::path::Path;
 
@@ -115,6 +116,17 @@ async fn workloads_table_to_a_catalog_in_the_browser() {
         .send_keys("The storefront and its API")
         .await
         .unwrap();
+    // One Secret key redacted: kept without its value.
+    wait_for(&b, "#create-catalog details summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&b, "#secret-rules")
+        .await
+        .send_keys("api-keys/STRIPE_KEY redact")
+        .await
+        .unwrap();
     wait_for(&b, "#workloads").await;
     screenshot(&b, "dashboard-workloads.png").await;
     wait_for(&b, "#create-catalog-submit")
@@ -176,6 +188,12 @@ async fn workloads_table_to_a_catalog_in_the_browser() {
         .click()
         .await
         .unwrap();
+    let row = text_of(&b, "tr[data-catalog='shop']").await;
+    assert!(
+        row.contains("The storefront and its API") && row.contains("prod"),
+        "{row}"
+    );
+    screenshot(&b, "dashboard-catalogs.png").await;
     wait_for(&b, "tr[data-catalog='shop'] a")
         .await
         .click()
@@ -207,6 +225,23 @@ async fn workloads_table_to_a_catalog_in_the_browser() {
         .unwrap();
     let preview = text_of(&b, "#refresh-preview").await;
     assert!(preview.contains("up to date"), "{preview}");
+
+    // The Secrets policy: the redacted key, values never shown.
+    b.goto(&format!("{base}/orgs/default/catalogs/shop#secrets"))
+        .await
+        .unwrap();
+    wait_for(
+        &b,
+        "tr[data-secret='api-keys'] [data-key='STRIPE_KEY'][data-action='redact']",
+    )
+    .await;
+    wait_for(
+        &b,
+        "tr[data-secret='api-keys'] [data-key='SENDGRID_KEY'][data-action='copy']",
+    )
+    .await;
+    assert!(!text_of(&b, "main").await.contains("rotated-db-pa55"));
+    screenshot(&b, "dashboard-catalog-secrets.png").await;
 
     // The only writes are kubectl's two: kube-manager only read.
     let writes: Vec<String> = c
