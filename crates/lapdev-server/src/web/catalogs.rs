@@ -82,20 +82,16 @@ pub(crate) async fn page(
             updated: date(c.updated_at),
         });
     }
-    let sources = if rows.is_empty() {
-        app::clusters::list(&state, &caller, &org, everything())
-            .await?
-            .items
-            .into_iter()
-            .filter(|c| c.roles.contains(&ClusterRole::Source))
-            .map(|c| Source {
-                href: format!("/orgs/{org}/clusters/{}#workloads", c.name),
-                name: c.name.to_string(),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let sources = app::clusters::list(&state, &caller, &org, everything())
+        .await?
+        .items
+        .into_iter()
+        .filter(|c| c.roles.contains(&ClusterRole::Source))
+        .map(|c| Source {
+            href: format!("/orgs/{org}/clusters/{}#workloads", c.name),
+            name: c.name.to_string(),
+        })
+        .collect();
     let (flash, clear) = take_flash(&state, &headers);
     let shell = Shell::load(&state, &user, &headers, Some(&membership), "catalogs")
         .await?
