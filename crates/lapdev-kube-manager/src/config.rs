@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::environment::ServiceAccountRef;
 use crate::source::SourceScope;
 
 /// Everything the binary accepts.
@@ -52,6 +53,16 @@ pub struct ClusterArgs {
     /// Unset or empty: every namespace.
     #[arg(long, env = "LAPDEV_SOURCE_NAMESPACES")]
     pub source_namespaces: Option<String>,
+
+    /// kube-manager's own ServiceAccount (`namespace/name`): the subject of
+    /// the RoleBinding of ClusterRole `lapdev-environment` it creates in
+    /// each environment namespace.
+    #[arg(
+        long,
+        env = "LAPDEV_SERVICE_ACCOUNT",
+        default_value = "lapdev/lapdev-kube-manager"
+    )]
+    pub service_account: ServiceAccountRef,
 }
 
 /// Flags, each with an environment variable (the Deployment sets those).
@@ -162,6 +173,8 @@ pub struct Config {
     pub health_listen: Option<SocketAddr>,
     /// The namespaces catalog requests may read.
     pub source_scope: SourceScope,
+    /// kube-manager's own ServiceAccount (bound in environment namespaces).
+    pub service_account: ServiceAccountRef,
 }
 
 /// The configuration is unusable; the message says what to fix.
@@ -223,12 +236,14 @@ impl Config {
             log_format: args.log_format,
             health_listen: None,
             source_scope: SourceScope::Cluster,
+            service_account: ServiceAccountRef::default(),
         })
     }
 
     /// Adds the in-cluster options.
     pub fn with_cluster_args(mut self, cluster: ClusterArgs) -> Result<Config, ConfigError> {
         self.health_listen = cluster.health_listen;
+        self.service_account = cluster.service_account;
         if let Some(value) = cluster.source_namespaces {
             self.source_scope = SourceScope::parse(&value)
                 .map_err(|reason| ConfigError::SourceNamespaces { value, reason })?;

@@ -30,6 +30,7 @@ use tracing::Instrument;
 
 use crate::config::{AUTH_BACKOFF_FACTOR, Config};
 use crate::dispatch::{Dispatcher, REQUEST_TIMEOUT};
+use crate::environment::watch::{self, StatusFeed};
 use crate::health::Readiness;
 use crate::status::{self, KUBE_MANAGER_VERSION};
 
@@ -122,6 +123,8 @@ struct Context {
     client: kube::Client,
     dispatcher: Dispatcher,
     readiness: Readiness,
+    /// Environment statuses from the watch, forwarded by every session.
+    feed: StatusFeed,
 }
 
 /// Keeps a tunnel to the server open until `shutdown` is cancelled.
@@ -150,12 +153,23 @@ pub async fn run_reporting(
     let mut jitter = Jitter::new();
     let ctx = Context {
         dispatcher: Dispatcher::new(client.clone(), config.max_concurrent_requests)
-            .with_source_scope(config.source_scope.clone()),
+            .with_source_scope(config.source_scope.clone())
+            .with_service_account(config.service_account.clone()),
         config,
         tls,
         client,
         readiness,
+        feed: StatusFeed::default(),
     };
+    // The environment watch outlives sessions: a reconnect gets every
+    // current status at once.
+    let watches = TaskTracker::new();
+    let stop_watch = shutdown.child_token();
+    watches.spawn(watch::run(
+        ctx.client.clone(),
+        ctx.feed.clone(),
+        stop_watch.clone(),
+    ));
     while !shutdown.is_cancelled() {
         tracing::info!(url = %ctx.config.tunnel_url, "connecting to the Lapdev server");
         let (error, healthy) = match session(&ctx, &shutdown).await {
@@ -195,6 +209,9 @@ pub async fn run_reporting(
             _ = shutdown.cancelled() => break,
         }
     }
+    stop_watch.cancel();
+    watches.close();
+    watches.wait().await;
     tracing::info!("tunnel stopped");
 }
 
@@ -417,6 +434,12 @@ impl<'a> Session<'a> {
         let mut seq = 0u64;
         let mut healthy = false;
         let status_running = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (initial, mut environment_changes) = self.ctx.feed.subscribe();
+        for status in initial {
+            let _ = out
+                .send(Outgoing::Frame(ClientFrame::EnvironmentStatus(status)))
+                .await;
+        }
 
         let ended: Result<(), SessionError> = loop {
             tokio::select! {
@@ -460,6 +483,22 @@ impl<'a> Session<'a> {
                     }
                 }
                 _ = status_tick.tick() => self.push_status(&out, &status_running),
+                changed = environment_changes.recv() => {
+                    let statuses = match changed {
+                        Ok(status) => vec![status],
+                        // Fell behind: send every current status again.
+                        Err(_) => {
+                            let (all, rx) = self.ctx.feed.subscribe();
+                            environment_changes = rx;
+                            all
+                        }
+                    };
+                    for status in statuses {
+                        if out.send(Outgoing::Frame(ClientFrame::EnvironmentStatus(status))).await.is_err() {
+                            break;
+                        }
+                    }
+                }
             }
         };
 

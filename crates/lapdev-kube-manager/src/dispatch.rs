@@ -8,6 +8,7 @@ use std::time::Duration;
 use lapdev_tunnel_proto::{ErrorCode, Request, Response, TunnelError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::environment::{self, ServiceAccountRef};
 use crate::source::{SourceReader, SourceScope};
 use crate::{catalog, discovery, guard, namespaces, status};
 
@@ -21,6 +22,7 @@ pub struct Dispatcher {
     permits: Arc<Semaphore>,
     max: u32,
     source_scope: SourceScope,
+    service_account: ServiceAccountRef,
 }
 
 impl Dispatcher {
@@ -30,7 +32,15 @@ impl Dispatcher {
             permits: Arc::new(Semaphore::new(max_concurrent_requests as usize)),
             max: max_concurrent_requests,
             source_scope: SourceScope::Cluster,
+            service_account: ServiceAccountRef::default(),
         }
+    }
+
+    /// The ServiceAccount environment namespaces bind (default
+    /// `lapdev/lapdev-kube-manager`).
+    pub fn with_service_account(mut self, service_account: ServiceAccountRef) -> Self {
+        self.service_account = service_account;
+        self
     }
 
     /// Catalog requests read only within `scope` (default: every namespace).
@@ -94,6 +104,18 @@ impl Dispatcher {
             Request::RefreshCatalog(request) => catalog::refresh(&self.reader(), &request)
                 .await
                 .map(Response::CatalogRefresh),
+            // Environment writes: every one takes a guarded namespace.
+            Request::ApplyEnvironment(request) => {
+                environment::reconcile(&self.client, &self.service_account, &request)
+                    .await
+                    .map(Response::EnvironmentApplied)
+            }
+            Request::GetEnvironmentStatus(request) => {
+                let ns = guard::managed_namespace(&request.namespace)?;
+                environment::observe::collect(&self.client, &ns)
+                    .await
+                    .map(Response::EnvironmentStatus)
+            }
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod config;
 pub mod connection;
 pub mod discovery;
 pub mod dispatch;
+pub mod environment;
 pub mod guard;
 pub mod health;
 pub mod namespaces;

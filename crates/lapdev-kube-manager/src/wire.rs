@@ -54,6 +54,36 @@ pub fn diff(
     convert("diff", diff)
 }
 
+pub fn object_refs(
+    refs: &[lapdev_manifest::ObjectRef],
+) -> Result<Vec<proto::ObjectRef>, proto::TunnelError> {
+    convert("object list", &refs)
+}
+
+/// The manifest crate's [`EnvironmentSpec`](lapdev_manifest::EnvironmentSpec)
+/// of an apply request. `paused` becomes the replicas policy `AtMost(0)`.
+/// A namespace the transform refuses is `forbidden`; the caller has
+/// already checked it is a [`ManagedNamespace`](proto::ManagedNamespace).
+pub fn environment_spec(
+    request: &proto::ApplyEnvironment,
+) -> Result<lapdev_manifest::EnvironmentSpec, proto::TunnelError> {
+    let replicas = if request.paused {
+        proto::ReplicasPolicy::AtMost(0)
+    } else {
+        request.replicas
+    };
+    let spec = serde_json::json!({
+        "namespace": request.namespace,
+        "environment": request.environment,
+        "catalog": request.catalog,
+        "kind": request.environment_kind,
+        "replicas": replicas,
+        "secret_values": request.secret_values,
+    });
+    serde_json::from_value(spec)
+        .map_err(|e| proto::TunnelError::invalid(format!("invalid apply_environment request: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +198,56 @@ mod tests {
         let converted = snapshot(&empty).unwrap();
         assert_eq!(converted.issues.len(), 2);
         assert_eq!(converted.excluded_secrets.len(), ObjectKind::ALL.len());
+    }
+
+    #[test]
+    fn environment_specs_agree() {
+        use lapdev_manifest::{EnvironmentKind, ReplicasPolicy};
+        let mut request = proto::ApplyEnvironment {
+            generation: 1,
+            namespace: "lapdev-alice".into(),
+            environment: proto::Identity {
+                id: "env-1".into(),
+                name: "Alice".into(),
+            },
+            catalog: proto::Identity {
+                id: "cat-1".into(),
+                name: "Shop".into(),
+            },
+            environment_kind: proto::EnvironmentKind::Shared,
+            replicas: proto::ReplicasPolicy::AtMost(2),
+            paused: false,
+            objects: Vec::new(),
+            secret_values: proto::SecretValues(
+                [(
+                    "db".to_string(),
+                    [("pw".to_string(), "aHVudGVy".to_string())].into(),
+                )]
+                .into(),
+            ),
+        };
+        let spec = environment_spec(&request).unwrap();
+        assert_eq!(spec.namespace.as_str(), "lapdev-alice");
+        assert_eq!(spec.environment.id, "env-1");
+        assert_eq!(spec.catalog.name, "Shop");
+        assert_eq!(spec.kind, EnvironmentKind::Shared);
+        assert_eq!(spec.replicas, ReplicasPolicy::AtMost(2));
+        assert_eq!(spec.secret_values.get("db", "pw").unwrap().0, b"hunter");
+        request.replicas = proto::ReplicasPolicy::Keep;
+        request.environment_kind = proto::EnvironmentKind::Personal;
+        assert_eq!(
+            environment_spec(&request).unwrap().replicas,
+            ReplicasPolicy::Keep
+        );
+        assert_eq!(
+            environment_spec(&request).unwrap().kind,
+            EnvironmentKind::Personal
+        );
+        request.paused = true;
+        assert_eq!(
+            environment_spec(&request).unwrap().replicas,
+            ReplicasPolicy::AtMost(0)
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::environment::EnvironmentStatus;
 use crate::error::TunnelError;
 use crate::request::{ClusterStatus, Request, Response};
 use crate::version::VersionRange;
@@ -32,6 +33,10 @@ pub enum ClientFrame {
     /// Facts about the cluster, pushed after the handshake and every
     /// `Welcome::status_interval_secs`.
     Status(ClusterStatus),
+    /// An environment's status changed (watch-driven; the server may also
+    /// ask with `get_environment_status`). Added without a version bump:
+    /// older servers ignore unknown frame types.
+    EnvironmentStatus(EnvironmentStatus),
     /// The one answer to the server's request `id`.
     Response {
         id: RequestId,
@@ -61,7 +66,13 @@ impl ServerFrame {
 
 impl ClientFrame {
     /// The wire name of each frame type (the `"type"` field).
-    pub const TYPES: &'static [&'static str] = &["hello", "heartbeat", "status", "response"];
+    pub const TYPES: &'static [&'static str] = &[
+        "hello",
+        "heartbeat",
+        "status",
+        "environment_status",
+        "response",
+    ];
 }
 
 /// kube-manager's opening frame.

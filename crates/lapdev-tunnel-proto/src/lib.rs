@@ -96,6 +96,10 @@
 //!    not exist fails the whole request with [`ErrorCode::NotFound`] naming
 //!    it (`Deployment/shop/api`); nothing partial is returned. Allow them a
 //!    generous timeout (kube-manager gives each request 120 s).
+//! 8. Environments: send [`Request::ApplyEnvironment`] with the full
+//!    desired state and a generation whenever it changes (and again after a
+//!    reconnect or a failed answer: it is idempotent); store each pushed
+//!    [`ClientFrame::EnvironmentStatus`]. See the `environment` module.
 //!
 //! ```
 //! use lapdev_tunnel_proto::*;
@@ -126,6 +130,7 @@
 mod backoff;
 pub mod catalog;
 mod codec;
+pub mod environment;
 mod error;
 mod frames;
 mod namespace;
@@ -144,6 +149,10 @@ pub use crate::catalog::{
 pub use crate::codec::{
     DecodeError, EncodeError, MAX_FRAME_BYTES, decode_client_frame, decode_server_frame,
     encode_client_frame, encode_server_frame,
+};
+pub use crate::environment::{
+    ApplyEnvironment, EnvironmentApplied, EnvironmentKind, EnvironmentPhase, EnvironmentStatus,
+    GetEnvironmentStatus, Identity, ReplicasPolicy, SecretValues, WorkloadStatus,
 };
 pub use crate::error::{ErrorCode, TunnelError};
 pub use crate::frames::{

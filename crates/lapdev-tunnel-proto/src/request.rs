@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{
     CatalogRefresh, CatalogSnapshot, ListWorkloads, RefreshCatalog, SnapshotCatalog, WorkloadList,
 };
+use crate::environment::{
+    ApplyEnvironment, EnvironmentApplied, EnvironmentStatus, GetEnvironmentStatus,
+};
 
 /// Work the server asks of kube-manager. Tagged by `"kind"` on the wire.
 ///
@@ -36,6 +39,12 @@ pub enum Request {
     /// Like [`Request::SnapshotCatalog`], plus the diff from the stored
     /// objects: answered with [`Response::CatalogRefresh`]. Read-only.
     RefreshCatalog(RefreshCatalog),
+    /// Reconciles an environment's namespace to its full desired state.
+    /// Answered with [`Response::EnvironmentApplied`]; see
+    /// [`environment`](crate::environment) for the contract.
+    ApplyEnvironment(ApplyEnvironment),
+    /// Answered with [`Response::EnvironmentStatus`], collected now.
+    GetEnvironmentStatus(GetEnvironmentStatus),
 }
 
 impl Request {
@@ -47,6 +56,8 @@ impl Request {
         "list_workloads",
         "snapshot_catalog",
         "refresh_catalog",
+        "apply_environment",
+        "get_environment_status",
     ];
 
     /// This request's wire name.
@@ -58,6 +69,8 @@ impl Request {
             Request::ListWorkloads(_) => "list_workloads",
             Request::SnapshotCatalog(_) => "snapshot_catalog",
             Request::RefreshCatalog(_) => "refresh_catalog",
+            Request::ApplyEnvironment(_) => "apply_environment",
+            Request::GetEnvironmentStatus(_) => "get_environment_status",
         }
     }
 }
@@ -76,6 +89,10 @@ pub enum Response {
     CatalogSnapshot(CatalogSnapshot),
     /// The answer to [`Request::RefreshCatalog`].
     CatalogRefresh(CatalogRefresh),
+    /// The answer to [`Request::ApplyEnvironment`].
+    EnvironmentApplied(EnvironmentApplied),
+    /// The answer to [`Request::GetEnvironmentStatus`].
+    EnvironmentStatus(EnvironmentStatus),
 }
 
 /// Facts about the cluster, as kube-manager sees them.

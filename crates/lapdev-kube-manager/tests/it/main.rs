@@ -6,6 +6,7 @@
 mod support;
 
 mod catalog;
+mod environment;
 mod health;
 mod lib_level;
 mod reconnect;

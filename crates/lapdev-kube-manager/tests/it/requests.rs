@@ -75,7 +75,7 @@ async fn concurrent_requests_are_answered_by_id_and_writes_are_guarded() {
     expected.insert(111, "NotFound".into());
     // A request kind from a newer server, and a malformed one: answered.
     conn.send_text(
-        r#"{"type":"request","id":120,"request":{"kind":"apply_environment","generation":1}}"#,
+        r#"{"type":"request","id":120,"request":{"kind":"apply_route_table","generation":1}}"#,
     )
     .await;
     expected.insert(120, "Unsupported".into());

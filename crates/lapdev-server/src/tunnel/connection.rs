@@ -313,6 +313,12 @@ async fn read_loop(mut stream: Stream, state: AppState, session: Arc<Session>) {
                     tracing::debug!(request = %id, "a response to no waiting request (timed out?)");
                 }
             }
+            Ok(ClientFrame::EnvironmentStatus(status)) => {
+                // Environments are stored by a later change; until then the
+                // pushed status only proves the session is alive.
+                session.touch(Timestamp::now());
+                tracing::debug!(namespace = %status.namespace, phase = ?status.phase, "environment status (not stored yet)");
+            }
             Ok(ClientFrame::Hello(_)) => {
                 session.close(close_code::PROTOCOL_ERROR, "a second hello");
                 return;

@@ -7,6 +7,7 @@ use expect_test::{Expect, expect};
 use lapdev_tunnel_proto::*;
 
 mod catalog;
+mod environment;
 
 fn status() -> ClusterStatus {
     ClusterStatus {
@@ -165,6 +166,10 @@ fn every_request_kind_is_listed() {
         Request::ListWorkloads(ListWorkloads::default()),
         Request::SnapshotCatalog(SnapshotCatalog::default()),
         Request::RefreshCatalog(RefreshCatalog::default()),
+        Request::ApplyEnvironment(environment::apply()),
+        Request::GetEnvironmentStatus(GetEnvironmentStatus {
+            namespace: "lapdev-x".into(),
+        }),
     ];
     let kinds: Vec<&str> = all.iter().map(Request::kind).collect();
     assert_eq!(kinds, Request::KINDS);
@@ -249,9 +254,9 @@ fn error_codes() {
 fn newer_peers_are_understood_or_answered() {
     // A request kind from a newer server: answered Unsupported, not fatal.
     decode_server_err(
-        r#"{"type":"request","id":9,"request":{"kind":"apply_environment","generation":3}}"#,
+        r#"{"type":"request","id":9,"request":{"kind":"apply_route_table","generation":3}}"#,
         expect![[
-            r#"UnsupportedRequest { id: RequestId(9), kind: "apply_environment" } fatal=false → reply 9: {"code":"unsupported","message":"this kube-manager does not support \"apply_environment\" requests; upgrade lapdev-kube-manager"}"#
+            r#"UnsupportedRequest { id: RequestId(9), kind: "apply_route_table" } fatal=false → reply 9: {"code":"unsupported","message":"this kube-manager does not support \"apply_route_table\" requests; upgrade lapdev-kube-manager"}"#
         ]],
     );
     // Unknown frame types are ignored.
@@ -322,9 +327,9 @@ fn broken_frames() {
         expect![[r#"Malformed("expected a JSON object with a string \"type\"") fatal=true"#]],
     );
     decode_client_err(
-        r#"{"type":"response","id":5,"result":{"ok":{"kind":"environment_status","items":[]}}}"#,
+        r#"{"type":"response","id":5,"result":{"ok":{"kind":"route_table_status","items":[]}}}"#,
         expect![[
-            r#"InvalidResponse { id: RequestId(5), message: "unknown variant `environment_status`, expected one of `pong`, `cluster_status`, `deleted`, `workloads`, `catalog_snapshot`, `catalog_refresh`" } fatal=false"#
+            r#"InvalidResponse { id: RequestId(5), message: "unknown variant `route_table_status`, expected one of `pong`, `cluster_status`, `deleted`, `workloads`, `catalog_snapshot`, `catalog_refresh`, `environment_applied`, `environment_status`" } fatal=false"#
         ]],
     );
     decode_client_err(
