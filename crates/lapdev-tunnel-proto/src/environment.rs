@@ -118,8 +118,8 @@ pub struct ApplyEnvironment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentApplied {
     pub observed_generation: u64,
-    /// Every object applied, in apply order (the Namespace and the
-    /// RoleBinding first).
+    /// Every object of the plan applied, in apply order (the Namespace
+    /// first). The RoleBinding kube-manager adds for itself is not listed.
     pub applied: Vec<ObjectRef>,
     /// Objects deleted because they are no longer desired.
     #[serde(default)]

@@ -597,3 +597,36 @@ async fn the_binary_applies_and_pushes_status_through_the_tunnel() {
     );
     assert_eq!(fx.sim.requests().writes_outside(&[NS]), Vec::new());
 }
+
+/// The generic apply is the last line of the guard: an object naming
+/// another namespace, or another Namespace, is refused without a call.
+#[tokio::test]
+async fn the_generic_apply_writes_only_into_its_namespace() {
+    use lapdev_kube_manager::environment::apply;
+    use lapdev_manifest::ObjectKind as Kind;
+    use lapdev_tunnel_proto::ManagedNamespace;
+    use serde_json::json;
+
+    let sim = kube_sim::KubeSim::builder().sample_seed().build().unwrap();
+    let ns = ManagedNamespace::parse(NS).unwrap();
+    let client = sim.client();
+    let cases = [
+        (
+            Kind::ConfigMap,
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "x", "namespace": "kube-system"}}),
+        ),
+        (
+            Kind::Namespace,
+            json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "kube-system"}}),
+        ),
+    ];
+    for (kind, object) in cases {
+        let err = apply::apply(&client, &ns, &apply::api_resource(kind), object)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::Forbidden, "{err}");
+    }
+    assert_eq!(sim.requests().all(), Vec::new());
+}
