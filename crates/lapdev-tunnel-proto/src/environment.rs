@@ -25,6 +25,10 @@
 //! * **Pruning**: objects labelled with the environment id in its
 //!   namespace that are no longer desired are deleted; nothing outside
 //!   the namespace is ever touched.
+//! * **Generations only move forward**: a request whose generation is
+//!   lower than the one recorded on the namespace is answered `invalid`
+//!   (`stale generation …`) without a write, so a late duplicate cannot
+//!   roll an environment back. The same generation again is fine.
 //! * **Errors**: a namespace that is not a Lapdev-managed one (`shop`,
 //!   `kube-system`) or an existing namespace without the
 //!   `lapdev.io/managed: "true"` label → `forbidden`, before any write;

@@ -104,6 +104,13 @@ pub async fn reconcile(
         .collect::<Result<Vec<_>, _>>()?;
     let plan = build_environment(&catalog, &spec, &NoExtension).map_err(environment_error)?;
     let previous = existing_generation(client, &ns).await?;
+    // A late duplicate of an older state must not roll the namespace back.
+    if let Some(applied) = previous.filter(|g| *g > request.generation) {
+        return Err(TunnelError::invalid(format!(
+            "stale generation {} for {ns}: generation {applied} is already applied; send the latest desired state",
+            request.generation
+        )));
+    }
 
     let mut applied = Vec::with_capacity(plan.objects.len());
     for object in &plan.objects {

@@ -630,3 +630,35 @@ async fn the_generic_apply_writes_only_into_its_namespace() {
     }
     assert_eq!(sim.requests().all(), Vec::new());
 }
+
+/// Level-triggered: the next reconcile heals drift (a deleted ConfigMap, a
+/// hand-scaled Deployment); an older generation never rolls back.
+#[tokio::test]
+async fn the_next_reconcile_heals_drift_and_stale_generations_are_refused() {
+    let env = Env::new().await;
+    env.apply(env.request(2)).await.unwrap();
+    let client = env.sim.client();
+    let config_maps = Api::<ConfigMap>::namespaced(client.clone(), NS);
+    config_maps
+        .delete("shop-config", &Default::default())
+        .await
+        .unwrap();
+    let deployments = Api::<Deployment>::namespaced(client.clone(), NS);
+    deployments
+        .patch(
+            "web",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(serde_json::json!({"spec": {"replicas": 7}})),
+        )
+        .await
+        .unwrap();
+    env.apply(env.request(2)).await.unwrap();
+    assert!(config_maps.get_opt("shop-config").await.unwrap().is_some());
+    assert_eq!(env.replicas().await["web"], 2);
+
+    env.sim.requests().clear();
+    let err = env.apply(env.request(1)).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::Invalid);
+    assert!(err.message.starts_with("stale generation 1"), "{err}");
+    assert_eq!(env.sim.requests().writes(), Vec::new());
+}

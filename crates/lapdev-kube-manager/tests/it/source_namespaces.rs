@@ -137,11 +137,13 @@ async fn restricted_to_shop_through_the_tunnel() {
         .all()
         .iter()
         // The environment watch lists and watches the Lapdev-managed
-        // Namespaces (cluster-scoped, granted by lapdev-kube-manager-cluster).
+        // Namespaces (cluster-scoped, granted by lapdev-kube-manager-cluster)
+        // and reads inside them (granted by their RoleBinding).
         .filter(|r| {
             !r.path.starts_with("/api/v1/nodes")
                 && r.path != "/version"
                 && r.path != "/api/v1/namespaces"
+                && !r.path.contains("/namespaces/lapdev-")
         })
         .map(|r| format!("{} {} {}", r.method, r.path, r.query))
         .collect();
