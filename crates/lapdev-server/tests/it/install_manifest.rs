@@ -170,8 +170,8 @@ fn check_common(m: &Manifest, token: &str, server_url: &str) {
             .unwrap(),
         expect![[r#"
             core/nodes: get,list
-            core/namespaces: get,list,watch,create,delete
-            rbac.authorization.k8s.io/rolebindings: create,delete
+            core/namespaces: get,list,watch,create,patch,delete
+            rbac.authorization.k8s.io/rolebindings: get,create,patch,delete
             rbac.authorization.k8s.io/clusterroles: bind ["lapdev-environment"]
         "#]],
     );
