@@ -5,7 +5,6 @@
 //! Also: the token in the install URL never reaches the log.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use expect_test::{Expect, expect};
 use k8s_openapi::api::admissionregistration::v1::{
@@ -449,29 +448,10 @@ fn kube_manager_env(m: &Manifest, name: &str) -> Option<String> {
         .and_then(|e| e.value.clone())
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 // Current-thread runtime: the subscriber set for this thread sees every task.
 #[tokio::test(flavor = "current_thread")]
 async fn the_install_token_is_never_logged() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = crate::log_capture::LogCapture::start();
 
     let t = TestServer::start().await;
     let token = create_cluster(&t).await;
@@ -491,7 +471,7 @@ async fn the_install_token_is_never_logged() {
     let metrics = fetch(&t, "/metrics", None).await;
     assert!(!metrics.contains(&token) && !metrics.contains("lpc_wrong"));
 
-    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let log = capture.text();
     assert!(
         log.contains("/install/kube-manager.yaml"),
         "requests are logged"

@@ -1,35 +1,15 @@
 //! Secrets never reach the log: everything is captured at TRACE level while
 //! passwords and tokens cross the API, then searched for them.
 
-use std::sync::{Arc, Mutex};
-
 use serde_json::json;
 
+use crate::log_capture::LogCapture;
 use crate::{ADMIN_PASSWORD, TestServer};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 // Current-thread runtime: the subscriber set for this thread sees every task.
 #[tokio::test(flavor = "current_thread")]
 async fn secrets_are_not_logged() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = LogCapture::start();
 
     let t = TestServer::start().await;
     let (_, created) = t
@@ -46,7 +26,7 @@ async fn secrets_are_not_logged() {
     assert_eq!(added["member"]["user"]["username"], "bob");
     t.get("/api/v1/me", &token).await;
 
-    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let log = capture.text();
     assert!(log.contains("/api/v1/tokens"), "requests are logged: {log}");
     for secret in [
         ADMIN_PASSWORD,

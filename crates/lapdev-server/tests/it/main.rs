@@ -9,6 +9,7 @@ mod catalogs;
 mod clusters;
 mod install_manifest;
 mod lifecycle;
+mod log_capture;
 mod logs;
 mod openapi;
 mod sessions;
