@@ -7,7 +7,7 @@
 //! critical section, so watchers see events in resourceVersion order.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 use tokio::sync::broadcast;
@@ -50,6 +50,17 @@ pub(crate) struct StoreEvent {
     pub(crate) object: Arc<Value>,
     /// The object before a modification (for selector transitions).
     pub(crate) old: Option<Arc<Value>>,
+    /// `object` as JSON, serialized by the first watcher that sends it and
+    /// shared by the rest (fan-out serializes once per event, not per watcher).
+    json: OnceLock<Vec<u8>>,
+}
+
+impl StoreEvent {
+    pub(crate) fn object_json(&self) -> &[u8] {
+        self.json.get_or_init(|| {
+            serde_json::to_vec(self.object.as_ref()).expect("a Value always serializes")
+        })
+    }
 }
 
 /// The mutable state behind the lock.
@@ -119,6 +130,7 @@ impl State {
             kind,
             object: obj.clone(),
             old,
+            json: OnceLock::new(),
         });
         obj
     }
@@ -140,6 +152,7 @@ impl State {
             kind: EventType::Deleted,
             object: last.clone(),
             old: Some(old),
+            json: OnceLock::new(),
         });
         Some(last)
     }

@@ -29,11 +29,19 @@ pub(crate) struct WatchParams {
 }
 
 fn line(kind: &str, obj: &Value) -> Bytes {
-    let mut out = Vec::with_capacity(512);
+    json_line(
+        kind,
+        &serde_json::to_vec(obj).expect("a Value always serializes"),
+    )
+}
+
+/// One watch line around an already serialized object.
+fn json_line(kind: &str, object: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(object.len() + 32);
     out.extend_from_slice(br#"{"type":""#);
     out.extend_from_slice(kind.as_bytes());
     out.extend_from_slice(br#"","object":"#);
-    serde_json::to_writer(&mut out, obj).expect("a Value always serializes");
+    out.extend_from_slice(object);
     out.extend_from_slice(b"}\n");
     Bytes::from(out)
 }
@@ -61,7 +69,7 @@ fn translate(res: ResourceId, ns: Option<&str>, p: &ListParams, ev: &StoreEvent)
             }
         }
     }?;
-    Some(line(kind.as_str(), &ev.object))
+    Some(json_line(kind.as_str(), ev.object_json()))
 }
 
 struct WatchState {
