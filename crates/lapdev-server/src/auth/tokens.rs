@@ -48,10 +48,17 @@ pub(crate) async fn authenticate(
     if token.expires_at.is_some_and(|at| at <= now) {
         return Err(AppError::Unauthenticated);
     }
-    state
-        .db()
-        .token_touch(token.id, now, TOUCH_GRANULARITY_MS)
-        .await?;
+    // The row read above says whether the touch would write; skip the
+    // round trip when it would not (the common case).
+    let recent = token
+        .last_used_at
+        .is_some_and(|at| at.as_millisecond() >= now.as_millisecond() - TOUCH_GRANULARITY_MS);
+    if !recent {
+        state
+            .db()
+            .token_touch(token.id, now, TOUCH_GRANULARITY_MS)
+            .await?;
+    }
     Ok((user.into(), token.id))
 }
 
