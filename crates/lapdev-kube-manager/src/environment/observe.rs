@@ -1,9 +1,12 @@
 //! Reads what the cluster says about one environment namespace into
 //! [`Observed`] (reads only), for [`status::evaluate`](super::status::evaluate).
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{
+    DaemonSet, DaemonSetCondition, Deployment, DeploymentCondition, StatefulSet,
+    StatefulSetCondition,
+};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kube::Api;
 use kube::api::ListParams;
 use lapdev_manifest::keys;
@@ -90,15 +93,33 @@ fn count(n: Option<i32>) -> u32 {
     u32::try_from(n.unwrap_or(0)).unwrap_or(0)
 }
 
-fn selector(s: Option<&LabelSelector>) -> std::collections::BTreeMap<String, String> {
-    s.and_then(|s| s.match_labels.clone()).unwrap_or_default()
+/// The fields of a workload condition that status needs; the three
+/// workload kinds each have their own condition type with the same fields.
+trait Condition {
+    fn parts(&self) -> (&str, &str, Option<&String>, Option<&String>);
 }
 
+macro_rules! condition {
+    ($($t:ty),*) => {$(
+        impl Condition for $t {
+            fn parts(&self) -> (&str, &str, Option<&String>, Option<&String>) {
+                (&self.type_, &self.status, self.reason.as_ref(), self.message.as_ref())
+            }
+        }
+    )*};
+}
+condition!(
+    DeploymentCondition,
+    StatefulSetCondition,
+    DaemonSetCondition
+);
+
 /// The first condition that is `False`, Available before Progressing.
-fn false_condition<'a>(
-    conditions: impl Iterator<Item = (&'a str, &'a str, Option<&'a String>, Option<&'a String>)>,
-) -> Option<(String, String)> {
+fn false_condition<C: Condition>(conditions: Option<&Vec<C>>) -> Option<(String, String)> {
     let mut found: Vec<_> = conditions
+        .into_iter()
+        .flatten()
+        .map(Condition::parts)
         .filter(|(_, status, _, _)| *status == "False")
         .collect();
     found.sort_by_key(|(type_, ..)| *type_ != "Available");
@@ -107,85 +128,72 @@ fn false_condition<'a>(
     })
 }
 
-pub fn deployment(d: &Deployment) -> WorkloadFacts {
-    let spec = d.spec.as_ref();
-    let status = d.status.as_ref();
+/// Replica counts as read from one workload: desired, ready, available.
+type Counts = (Option<i32>, Option<i32>, Option<i32>);
+
+fn facts<C: Condition>(
+    kind: WorkloadKind,
+    meta: &ObjectMeta,
+    selector: Option<&LabelSelector>,
+    (desired, ready, available): Counts,
+    conditions: Option<&Vec<C>>,
+) -> WorkloadFacts {
     WorkloadFacts {
-        kind: WorkloadKind::Deployment,
-        name: d.metadata.name.clone().unwrap_or_default(),
-        desired: count(Some(spec.and_then(|s| s.replicas).unwrap_or(1))),
-        ready: count(status.and_then(|s| s.ready_replicas)),
-        available: count(status.and_then(|s| s.available_replicas)),
-        selector: selector(spec.map(|s| &s.selector)),
-        false_condition: false_condition(
-            status
-                .and_then(|s| s.conditions.as_ref())
-                .into_iter()
-                .flatten()
-                .map(|c| {
-                    (
-                        c.type_.as_str(),
-                        c.status.as_str(),
-                        c.reason.as_ref(),
-                        c.message.as_ref(),
-                    )
-                }),
-        ),
+        kind,
+        name: meta.name.clone().unwrap_or_default(),
+        desired: count(desired),
+        ready: count(ready),
+        available: count(available),
+        selector: selector
+            .and_then(|s| s.match_labels.clone())
+            .unwrap_or_default(),
+        false_condition: false_condition(conditions),
     }
+}
+
+pub fn deployment(d: &Deployment) -> WorkloadFacts {
+    let (spec, status) = (d.spec.as_ref(), d.status.as_ref());
+    facts(
+        WorkloadKind::Deployment,
+        &d.metadata,
+        spec.map(|s| &s.selector),
+        (
+            Some(spec.and_then(|s| s.replicas).unwrap_or(1)),
+            status.and_then(|s| s.ready_replicas),
+            status.and_then(|s| s.available_replicas),
+        ),
+        status.and_then(|s| s.conditions.as_ref()),
+    )
 }
 
 pub fn stateful_set(s: &StatefulSet) -> WorkloadFacts {
-    let spec = s.spec.as_ref();
-    let status = s.status.as_ref();
-    WorkloadFacts {
-        kind: WorkloadKind::StatefulSet,
-        name: s.metadata.name.clone().unwrap_or_default(),
-        desired: count(Some(spec.and_then(|s| s.replicas).unwrap_or(1))),
-        ready: count(status.and_then(|s| s.ready_replicas)),
-        available: count(status.and_then(|s| s.available_replicas)),
-        selector: selector(spec.map(|s| &s.selector)),
-        false_condition: false_condition(
-            status
-                .and_then(|s| s.conditions.as_ref())
-                .into_iter()
-                .flatten()
-                .map(|c| {
-                    (
-                        c.type_.as_str(),
-                        c.status.as_str(),
-                        c.reason.as_ref(),
-                        c.message.as_ref(),
-                    )
-                }),
+    let (spec, status) = (s.spec.as_ref(), s.status.as_ref());
+    facts(
+        WorkloadKind::StatefulSet,
+        &s.metadata,
+        spec.map(|s| &s.selector),
+        (
+            Some(spec.and_then(|s| s.replicas).unwrap_or(1)),
+            status.and_then(|s| s.ready_replicas),
+            status.and_then(|s| s.available_replicas),
         ),
-    }
+        status.and_then(|s| s.conditions.as_ref()),
+    )
 }
 
 pub fn daemon_set(d: &DaemonSet) -> WorkloadFacts {
-    let spec = d.spec.as_ref();
     let status = d.status.as_ref();
-    WorkloadFacts {
-        kind: WorkloadKind::DaemonSet,
-        name: d.metadata.name.clone().unwrap_or_default(),
-        desired: count(status.map(|s| s.desired_number_scheduled)),
-        ready: count(status.map(|s| s.number_ready)),
-        available: count(status.and_then(|s| s.number_available)),
-        selector: selector(spec.map(|s| &s.selector)),
-        false_condition: false_condition(
-            status
-                .and_then(|s| s.conditions.as_ref())
-                .into_iter()
-                .flatten()
-                .map(|c| {
-                    (
-                        c.type_.as_str(),
-                        c.status.as_str(),
-                        c.reason.as_ref(),
-                        c.message.as_ref(),
-                    )
-                }),
+    facts(
+        WorkloadKind::DaemonSet,
+        &d.metadata,
+        d.spec.as_ref().map(|s| &s.selector),
+        (
+            status.map(|s| s.desired_number_scheduled),
+            status.map(|s| s.number_ready),
+            status.and_then(|s| s.number_available),
         ),
-    }
+        status.and_then(|s| s.conditions.as_ref()),
+    )
 }
 
 pub fn pod(p: &Pod) -> PodFacts {
