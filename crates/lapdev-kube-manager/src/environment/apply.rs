@@ -12,23 +12,11 @@
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
 use kube::{Api, ResourceExt};
-use lapdev_manifest::ObjectKind;
 use lapdev_tunnel_proto::{ManagedNamespace, TunnelError};
 use serde_json::Value;
 
 use crate::dispatch::kube_error;
-
-/// The API coordinates of a kind `lapdev-manifest` knows.
-pub fn api_resource(kind: ObjectKind) -> ApiResource {
-    let info = kind.info();
-    ApiResource {
-        group: info.group.into(),
-        version: info.version.into(),
-        api_version: info.api_version.into(),
-        kind: info.kind.into(),
-        plural: info.plural.into(),
-    }
-}
+pub use crate::source::api_resource;
 
 /// The RoleBinding kube-manager adds to each environment namespace.
 pub fn role_binding_resource() -> ApiResource {
