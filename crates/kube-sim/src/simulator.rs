@@ -88,6 +88,19 @@ fn owned_by<'a>(objs: &'a [Arc<Value>], uid: &str) -> Vec<&'a Arc<Value>> {
         .collect()
 }
 
+/// A StatefulSet pod's ordinal: the number after the last `-` of its name.
+fn ordinal(pod: &Value) -> Option<i64> {
+    meta::name(pod).rsplit('-').next()?.parse().ok()
+}
+
+/// The owner's pods that are not being deleted.
+fn live_pods<'a>(pods: &'a [Arc<Value>], owner: &Value) -> Vec<&'a Arc<Value>> {
+    owned_by(pods, meta::uid(owner))
+        .into_iter()
+        .filter(|p| !meta::is_deleting(p))
+        .collect()
+}
+
 fn owner_ref(kind: &str, api_version: &str, obj: &Value) -> Value {
     json!([{
         "apiVersion": api_version, "kind": kind, "name": meta::name(obj), "uid": meta::uid(obj),
@@ -153,6 +166,18 @@ impl Sim {
         crate::ops::list(&self.core.lock(), res, None, &ListParams::default())
             .map(|l| l.items)
             .unwrap_or_default()
+    }
+
+    /// Deletes a pod; a pod already gone is fine.
+    fn delete_pod(&self, ns: &str, name: &str) {
+        let _ = crate::delete::delete(
+            &mut self.core.lock(),
+            registry::pods(),
+            Some(ns),
+            name,
+            &Default::default(),
+            &Default::default(),
+        );
     }
 
     fn set_status(&self, res: ResourceId, obj: &Value, status: Value, manager: &str) {
@@ -394,10 +419,7 @@ impl Sim {
                 continue;
             }
             let ns = meta::namespace(&rs).unwrap_or_default();
-            let mine: Vec<_> = owned_by(&pods, meta::uid(&rs))
-                .into_iter()
-                .filter(|p| !meta::is_deleting(p))
-                .collect();
+            let mine = live_pods(&pods, &rs);
             let want = replicas(&rs).max(0) as usize;
             let template = rs.pointer("/spec/template").cloned().unwrap_or(Value::Null);
             for _ in mine.len()..want {
@@ -413,14 +435,7 @@ impl Sim {
                 );
             }
             for extra in mine.iter().skip(want) {
-                let _ = crate::delete::delete(
-                    &mut self.core.lock(),
-                    registry::pods(),
-                    Some(ns),
-                    meta::name(extra),
-                    &Default::default(),
-                    &Default::default(),
-                );
+                self.delete_pod(ns, meta::name(extra));
             }
             let n = mine.len().min(want) as i64;
             let ready = mine.iter().take(want).filter(|p| is_ready(p)).count() as i64;
@@ -443,10 +458,7 @@ impl Sim {
             let want = replicas(&s).max(0);
             let template = s.pointer("/spec/template").cloned().unwrap_or(Value::Null);
             let revision = format!("{name}-{}", template_hash(&template));
-            let mine: Vec<_> = owned_by(&pods, meta::uid(&s))
-                .into_iter()
-                .filter(|p| !meta::is_deleting(p))
-                .collect();
+            let mine = live_pods(&pods, &s);
             for i in 0..want {
                 let pod_name = format!("{name}-{i}");
                 for t in s
@@ -491,43 +503,19 @@ impl Sim {
                             .and_then(Value::as_str)
                             != Some(&revision) =>
                     {
-                        let _ = crate::delete::delete(
-                            &mut self.core.lock(),
-                            registry::pods(),
-                            Some(ns),
-                            &pod_name,
-                            &Default::default(),
-                            &Default::default(),
-                        );
+                        self.delete_pod(ns, &pod_name);
                     }
                     Some(_) => {}
                 }
             }
             for p in &mine {
-                let ord = meta::name(p)
-                    .rsplit('-')
-                    .next()
-                    .and_then(|o| o.parse::<i64>().ok());
-                if ord.is_none_or(|o| o >= want) {
-                    let _ = crate::delete::delete(
-                        &mut self.core.lock(),
-                        registry::pods(),
-                        Some(ns),
-                        meta::name(p),
-                        &Default::default(),
-                        &Default::default(),
-                    );
+                if ordinal(p).is_none_or(|o| o >= want) {
+                    self.delete_pod(ns, meta::name(p));
                 }
             }
             let live: Vec<_> = mine
                 .iter()
-                .filter(|p| {
-                    meta::name(p)
-                        .rsplit('-')
-                        .next()
-                        .and_then(|o| o.parse::<i64>().ok())
-                        .is_some_and(|o| o < want)
-                })
+                .filter(|p| ordinal(p).is_some_and(|o| o < want))
                 .collect();
             let ready = live.iter().filter(|p| is_ready(p)).count() as i64;
             let n = live.len() as i64;
@@ -550,10 +538,7 @@ impl Sim {
             let ns = meta::namespace(&ds).unwrap_or_default();
             let template = ds.pointer("/spec/template").cloned().unwrap_or(Value::Null);
             let hash = template_hash(&template);
-            let mine: Vec<_> = owned_by(&pods, meta::uid(&ds))
-                .into_iter()
-                .filter(|p| !meta::is_deleting(p))
-                .collect();
+            let mine = live_pods(&pods, &ds);
             for node in nodes {
                 let node_name = meta::name(node);
                 let on_node = mine.iter().find(|p| {
@@ -577,14 +562,7 @@ impl Sim {
                             .and_then(Value::as_str)
                             != Some(&hash) =>
                     {
-                        let _ = crate::delete::delete(
-                            &mut self.core.lock(),
-                            registry::pods(),
-                            Some(ns),
-                            meta::name(p),
-                            &Default::default(),
-                            &Default::default(),
-                        );
+                        self.delete_pod(ns, meta::name(p));
                     }
                     Some(_) => {}
                 }
