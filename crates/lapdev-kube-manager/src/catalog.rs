@@ -101,7 +101,7 @@ pub async fn build(
         .try_collect()
         .await?;
 
-    let mut wanted: BTreeSet<ObjectRef> = workloads
+    let wanted: BTreeSet<ObjectRef> = workloads
         .iter()
         .flat_map(workload_references)
         .map(|r| r.target)
@@ -126,7 +126,6 @@ pub async fn build(
         .filter(|r| !wanted.contains(r))
         .collect();
     available.extend(fetch(reader, &pull_secrets).await?);
-    wanted.extend(pull_secrets);
 
     let namespaces: BTreeSet<&str> = workloads.iter().filter_map(|w| w.namespace()).collect();
     for ns in namespaces {
