@@ -324,6 +324,20 @@ pub(crate) struct Writer {
     pub(crate) time: String,
 }
 
+impl Writer {
+    /// This writer's managedFields entry for `operation` over `fields`.
+    fn entry(&self, operation: &str, fields: FieldSet) -> Entry {
+        Entry {
+            manager: self.manager.clone(),
+            operation: operation.into(),
+            subresource: self.subresource.clone(),
+            api_version: self.api_version.clone(),
+            time: self.time.clone(),
+            fields,
+        }
+    }
+}
+
 /// Records an Update-operation write: changed fields move to `writer`,
 /// removed fields leave every manager.
 pub(crate) fn track_update(old: Option<&Value>, new: &mut Value, writer: &Writer) {
@@ -355,14 +369,7 @@ pub(crate) fn track_update(old: Option<&Value>, new: &mut Value, writer: &Writer
                 e.time = writer.time.clone();
                 e.api_version = writer.api_version.clone();
             }
-            None => entries.push(Entry {
-                manager: writer.manager.clone(),
-                operation: "Update".into(),
-                subresource: writer.subresource.clone(),
-                api_version: writer.api_version.clone(),
-                time: writer.time.clone(),
-                fields: changed,
-            }),
+            None => entries.push(writer.entry("Update", changed)),
         }
     }
     write_entries(new, &entries);
@@ -398,14 +405,7 @@ pub(crate) fn server_side_apply(
         .collect();
     let Some(live) = live else {
         let mut obj = applied.clone();
-        let entries = vec![Entry {
-            manager: writer.manager.clone(),
-            operation: "Apply".into(),
-            subresource: writer.subresource.clone(),
-            api_version: writer.api_version.clone(),
-            time: writer.time.clone(),
-            fields: applied_set,
-        }];
+        let entries = vec![writer.entry("Apply", applied_set)];
         write_entries(&mut obj, &entries);
         return Ok(obj);
     };
@@ -485,14 +485,7 @@ pub(crate) fn server_side_apply(
     merge_applied(&mut obj, applied);
 
     entries.retain(|e| !is_mine(e));
-    entries.push(Entry {
-        manager: writer.manager.clone(),
-        operation: "Apply".into(),
-        subresource: writer.subresource.clone(),
-        api_version: writer.api_version.clone(),
-        time: writer.time.clone(),
-        fields: applied_set,
-    });
+    entries.push(writer.entry("Apply", applied_set));
     write_entries(&mut obj, &entries);
     Ok(obj)
 }
