@@ -2,6 +2,7 @@
 
 use jiff::Timestamp;
 use lapdev_domain::{OrganizationId, OrganizationName, Role, UserId};
+use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, NewAuditEvent};
@@ -76,6 +77,30 @@ impl Db {
             .as_ref()
             .map(organization_from_row)
             .transpose()
+    }
+
+    /// The organization named `name` and `user`'s role in it (`None` for a
+    /// non-member), in one query: every organization-scoped request asks.
+    pub async fn organization_with_role(
+        &self,
+        name: &str,
+        user: UserId,
+    ) -> DbResult<Option<(OrganizationRecord, Option<Role>)>> {
+        let row = sqlx::query(
+            "SELECT o.id, o.name, o.created_at, m.role FROM organizations o \
+             LEFT JOIN memberships m ON m.organization_id = o.id AND m.user_id = $1 \
+             WHERE o.name = $2",
+        )
+        .bind(user.to_string())
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let role = match row.try_get::<Option<String>, _>("role")? {
+            Some(_) => Some(get_parsed(&row, "role")?),
+            None => None,
+        };
+        Ok(Some((organization_from_row(&row)?, role)))
     }
 
     /// The organizations `user` belongs to, with their role, in creation order

@@ -13,6 +13,7 @@ crate::backend_tests!(
     concurrent_demotions_keep_an_admin,
     pages_follow_creation_order,
     password_change_ends_other_sessions,
+    an_organization_with_the_callers_role,
 );
 
 async fn bootstrap_creates_the_first_admin_once(db: &Db) {
@@ -238,4 +239,22 @@ async fn password_change_ends_other_sessions(db: &Db) {
     );
     let audit = db.audit_list(acme.id, None, 1).await.unwrap();
     assert_eq!(audit.items[0].action, "user.change_password");
+}
+
+async fn an_organization_with_the_callers_role(db: &Db) {
+    let (alice, acme) = admin_of(db, "alice", "acme").await;
+    let bob = user(db, "bob").await;
+    assert_eq!(
+        db.organization_with_role("acme", alice.id).await.unwrap(),
+        Some((acme.clone(), Some(Role::Admin)))
+    );
+    assert_eq!(
+        db.organization_with_role("acme", bob.id).await.unwrap(),
+        Some((acme, None)),
+        "a non-member sees no role"
+    );
+    assert_eq!(
+        db.organization_with_role("nope", alice.id).await.unwrap(),
+        None
+    );
 }

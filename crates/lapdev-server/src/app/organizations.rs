@@ -27,10 +27,13 @@ pub(crate) async fn authorize_org(
     org_name: &str,
     action: Action,
 ) -> AppResult<(OrganizationRecord, Role)> {
-    let org = state.db().organization_by_name(org_name).await?;
-    let role = match &org {
-        Some(o) => state.db().membership_role(o.id, caller.id).await?,
-        None => None,
+    let (org, role) = match state
+        .db()
+        .organization_with_role(org_name, caller.id)
+        .await?
+    {
+        Some((org, role)) => (Some(org), role),
+        None => (None, None),
     };
     authz::authorize(caller.id, action, Object::Organization { role })?;
     match (org, role) {
