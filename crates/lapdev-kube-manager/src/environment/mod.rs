@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 use lapdev_manifest::{
-    EnvironmentError, ManifestObject, NoExtension, ObjectKind, build_environment, keys,
+    EnvironmentError, ManifestObject, NoExtension, ObjectKind, ObjectRef, build_environment, keys,
 };
 use lapdev_tunnel_proto::{ApplyEnvironment, EnvironmentApplied, ManagedNamespace, TunnelError};
 use serde_json::{Value, json};
@@ -112,7 +112,6 @@ pub async fn reconcile(
         )));
     }
 
-    let mut applied = Vec::with_capacity(plan.objects.len());
     for object in &plan.objects {
         let kind = object.kind();
         let mut value = object.to_value();
@@ -122,13 +121,13 @@ pub async fn reconcile(
             pause_daemon_set(&mut value);
         }
         apply::apply(client, &ns, &apply::api_resource(kind), value).await?;
-        applied.push(object.object_ref());
         if kind == ObjectKind::Namespace {
             let binding = role_binding(&ns, &spec.environment.id, service_account);
             apply::apply(client, &ns, &apply::role_binding_resource(), binding).await?;
         }
     }
-    let desired = plan.objects.iter().map(|o| o.object_ref()).collect();
+    let applied: Vec<ObjectRef> = plan.objects.iter().map(|o| o.object_ref()).collect();
+    let desired = applied.iter().cloned().collect();
     let pruned = prune::prune(client, &ns, &spec.environment.id, &desired).await?;
 
     // Last: the namespace records the generation now applied.
