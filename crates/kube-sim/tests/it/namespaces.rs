@@ -3,13 +3,11 @@
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
-use kube::api::{
-    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
-};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::runtime::wait::{await_condition, conditions};
 use serde_json::json;
 
-use crate::support::{cm, env, status};
+use crate::support::{cm, env, list_rv, status};
 
 /// Content in a missing namespace is 404.
 #[tokio::test]
@@ -37,13 +35,7 @@ async fn namespace_termination() {
     api.create(&PostParams::default(), &cm("plain", json!({})))
         .await
         .unwrap();
-    let rv = api
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = list_rv(&api).await;
     let mut events = api
         .watch(&WatchParams::default().timeout(60), &rv)
         .await

@@ -120,6 +120,16 @@ impl Drop for TestEnv {
 }
 
 /// A minimal ConfigMap.
+/// The current resourceVersion of `api`'s collection (where a watch starts).
+pub(crate) async fn list_rv(api: &Api<k8s_openapi::api::core::v1::ConfigMap>) -> String {
+    api.list(&kube::api::ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap()
+}
+
 pub(crate) fn cm(name: &str, data: serde_json::Value) -> k8s_openapi::api::core::v1::ConfigMap {
     serde_json::from_value(json!({"metadata": {"name": name}, "data": data})).unwrap()
 }

@@ -5,13 +5,11 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{
-    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
-};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use serde_json::json;
 
 use crate::sim_only;
-use crate::support::{cm, env, env_with};
+use crate::support::{cm, env, env_with, list_rv};
 
 fn name(ev: &WatchEvent<ConfigMap>) -> String {
     match ev {
@@ -39,13 +37,7 @@ fn kind(ev: &WatchEvent<ConfigMap>) -> &'static str {
 async fn watch_from_list_resource_version() {
     let e = env().await;
     let api: Api<ConfigMap> = e.api();
-    let rv = api
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = list_rv(&api).await;
     let mut stream = api
         .watch(&WatchParams::default().timeout(30), &rv)
         .await
@@ -114,13 +106,7 @@ async fn watch_from_zero_sends_current_state() {
 async fn selector_transitions() {
     let e = env().await;
     let api: Api<ConfigMap> = e.api();
-    let rv = api
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = list_rv(&api).await;
     let mut stream = api
         .watch(
             &WatchParams::default().labels("watched=yes").timeout(30),
@@ -164,13 +150,7 @@ async fn too_old_resource_version_is_410() {
     sim_only!("compacting the history on demand is a kube-sim feature");
     let e = env().await;
     let api: Api<ConfigMap> = e.api();
-    let rv = api
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = list_rv(&api).await;
     api.create(&PostParams::default(), &cm("x", json!({})))
         .await
         .unwrap();
@@ -192,13 +172,7 @@ async fn injected_expiry_ends_live_watch_with_410() {
     sim_only!("injecting 410 into a live watch is a kube-sim feature");
     let e = env().await;
     let api: Api<ConfigMap> = e.api();
-    let rv = api
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = list_rv(&api).await;
     let mut stream = api
         .watch(&WatchParams::default(), &rv)
         .await
@@ -223,13 +197,7 @@ async fn bookmarks() {
     let e =
         env_with(kube_sim::KubeSim::builder().bookmark_interval(Duration::from_millis(20))).await;
     let api: Api<ConfigMap> = e.api();
-    let rv = api
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = list_rv(&api).await;
     let mut stream = api
         .watch(
             &WatchParams {
@@ -287,13 +255,7 @@ async fn send_initial_events() {
 async fn timeout_seconds_ends_the_watch() {
     let e = env().await;
     let api: Api<ConfigMap> = e.api();
-    let rv = api
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = list_rv(&api).await;
     let stream = api
         .watch(&WatchParams::default().timeout(1), &rv)
         .await
