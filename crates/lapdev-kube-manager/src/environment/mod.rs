@@ -168,12 +168,18 @@ async fn existing_generation(
         return Ok(None);
     };
     guard::check_managed_label(ns, &object)?;
-    Ok(object
+    Ok(recorded_generation(&object))
+}
+
+/// The generation a namespace records as applied completely
+/// ([`GENERATION_ANNOTATION`]), if any.
+fn recorded_generation(namespace: &Namespace) -> Option<u64> {
+    namespace
         .metadata
         .annotations
         .as_ref()
         .and_then(|a| a.get(GENERATION_ANNOTATION))
-        .and_then(|g| g.parse().ok()))
+        .and_then(|g| g.parse().ok())
 }
 
 fn annotate_namespace(value: &mut Value, generation: Option<u64>, paused: bool) {

@@ -13,7 +13,7 @@ use lapdev_manifest::keys;
 use lapdev_tunnel_proto::{EnvironmentStatus, ManagedNamespace, TunnelError, WorkloadKind};
 
 use super::status::{Observed, PodFacts, WorkloadFacts, evaluate};
-use super::{GENERATION_ANNOTATION, PAUSED_ANNOTATION};
+use super::{PAUSED_ANNOTATION, recorded_generation};
 use crate::dispatch::kube_error;
 
 /// The environment's status now.
@@ -39,16 +39,13 @@ pub async fn observe(
     };
     observed.exists = true;
     observed.terminating = namespace.metadata.deletion_timestamp.is_some();
-    let annotation = |key: &str| {
-        namespace
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(key))
-            .cloned()
-    };
-    observed.generation = annotation(GENERATION_ANNOTATION).and_then(|g| g.parse().ok());
-    observed.paused = annotation(PAUSED_ANNOTATION).as_deref() == Some("true");
+    observed.generation = recorded_generation(&namespace);
+    observed.paused = namespace
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(PAUSED_ANNOTATION))
+        .is_some_and(|p| p == "true");
     observed.environment_id = namespace
         .metadata
         .labels
