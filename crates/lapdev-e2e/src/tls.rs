@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::CertificateDer;
 
 /// The PEM files of a test CA and its server certificate.
 #[derive(Debug, Clone)]
@@ -19,66 +19,41 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// A CA and a server certificate as PEM text.
-pub struct Generated {
-    pub ca_pem: String,
-    pub chain_pem: String,
-    pub key_pem: String,
-    /// DER, for in-process rustls servers (the benchmark's peer).
-    pub chain_der: Vec<CertificateDer<'static>>,
-    pub key_der: PrivateKeyDer<'static>,
-}
-
-/// Generates a CA named `ca_name` and a certificate for `127.0.0.1` and
-/// `localhost` signed by it.
-pub fn generate(ca_name: &str) -> Generated {
-    let ca_key = KeyPair::generate().expect("generate the CA key");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, ca_name);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::CrlSign,
-    ];
-    let ca_cert = ca_params.self_signed(&ca_key).expect("self-sign the CA");
-    let issuer = Issuer::new(ca_params, ca_key);
-    let leaf_key = KeyPair::generate().expect("generate the server key");
-    let mut leaf_params =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-            .expect("server params");
-    leaf_params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    let leaf = leaf_params
-        .signed_by(&leaf_key, &issuer)
-        .expect("sign the server certificate");
-    Generated {
-        ca_pem: ca_cert.pem(),
-        chain_pem: format!("{}{}", leaf.pem(), ca_cert.pem()),
-        key_pem: leaf_key.serialize_pem(),
-        chain_der: vec![
-            CertificateDer::from(leaf.der().to_vec()),
-            CertificateDer::from(ca_cert.der().to_vec()),
-        ],
-        key_der: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
-    }
-}
-
 impl TlsFiles {
     /// Generates a CA and server certificate and writes them into `dir`.
     pub fn generate_in(dir: &Path) -> TlsFiles {
-        let g = generate("lapdev e2e test CA");
+        let ca_key = KeyPair::generate().expect("generate the CA key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "lapdev e2e test CA");
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::CrlSign,
+        ];
+        let ca_cert = ca_params.self_signed(&ca_key).expect("self-sign the CA");
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf_key = KeyPair::generate().expect("generate the server key");
+        let mut leaf_params =
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+                .expect("server params");
+        leaf_params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let leaf = leaf_params
+            .signed_by(&leaf_key, &issuer)
+            .expect("sign the server certificate");
         let files = TlsFiles {
             ca: dir.join("ca.pem"),
             cert: dir.join("server-cert.pem"),
             key: dir.join("server-key.pem"),
         };
-        std::fs::write(&files.ca, &g.ca_pem).expect("write ca.pem");
-        std::fs::write(&files.cert, &g.chain_pem).expect("write the server certificate");
-        std::fs::write(&files.key, &g.key_pem).expect("write the server key");
+        std::fs::write(&files.ca, ca_cert.pem()).expect("write ca.pem");
+        std::fs::write(&files.cert, format!("{}{}", leaf.pem(), ca_cert.pem()))
+            .expect("write the server certificate");
+        std::fs::write(&files.key, leaf_key.serialize_pem()).expect("write the server key");
         files
     }
 
