@@ -96,13 +96,19 @@ impl Api {
 
     /// A cluster, or the error text (for polling while the server restarts).
     pub async fn try_cluster(&self, name: &str) -> Result<Cluster, String> {
+        self.try_get(format!("{}/{name}", self.clusters_url()))
+            .await
+    }
+
+    /// GETs `url` as JSON, or the error text (for polling).
+    async fn try_get<T: serde::de::DeserializeOwned>(&self, url: String) -> Result<T, String> {
         let resp = self
             .http
-            .get(format!("{}/{name}", self.clusters_url()))
+            .get(url)
             .bearer_auth(&self.token)
             .send()
             .await
-            .map_err(|e| format!("{e}"))?;
+            .map_err(|e| e.to_string())?;
         if !resp.status().is_success() {
             return Err(format!("HTTP {}", resp.status()));
         }
@@ -160,17 +166,7 @@ impl Api {
             if let Some(c) = &cursor {
                 url.push_str(&format!("&cursor={c}"));
             }
-            let resp = self
-                .http
-                .get(url)
-                .bearer_auth(&self.token)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            if !resp.status().is_success() {
-                return Err(format!("HTTP {}", resp.status()));
-            }
-            let page: lapdev_api::Page<Cluster> = resp.json().await.map_err(|e| e.to_string())?;
+            let page: lapdev_api::Page<Cluster> = self.try_get(url).await?;
             all.extend(page.items);
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
