@@ -111,11 +111,7 @@ impl Db {
         .bind(fetch_limit(limit))
         .fetch_all(self.pool())
         .await?;
-        let items = rows
-            .iter()
-            .map(token_from_row)
-            .collect::<DbResult<Vec<_>>>()?;
-        Ok(Slice::from_rows(items, limit))
+        Slice::from_rows(&rows, limit, token_from_row)
     }
 
     /// The token with this secret hash and its user, expired or not.

@@ -173,10 +173,6 @@ impl Db {
         .bind(fetch_limit(limit))
         .fetch_all(self.pool())
         .await?;
-        let items = rows
-            .iter()
-            .map(audit_from_row)
-            .collect::<DbResult<Vec<_>>>()?;
-        Ok(Slice::from_rows(items, limit))
+        Slice::from_rows(&rows, limit, audit_from_row)
     }
 }

@@ -252,11 +252,7 @@ impl Db {
         .bind(fetch_limit(limit))
         .fetch_all(self.pool())
         .await?;
-        let items = rows
-            .iter()
-            .map(catalog_from_row)
-            .collect::<DbResult<Vec<_>>>()?;
-        Ok(Slice::from_rows(items, limit))
+        Slice::from_rows(&rows, limit, catalog_from_row)
     }
 
     pub async fn catalog_by_name(

@@ -150,11 +150,7 @@ impl Db {
         .bind(fetch_limit(limit))
         .fetch_all(self.pool())
         .await?;
-        let items = rows
-            .iter()
-            .map(member_from_row)
-            .collect::<DbResult<Vec<_>>>()?;
-        Ok(Slice::from_rows(items, limit))
+        Slice::from_rows(&rows, limit, member_from_row)
     }
 
     /// Adds an existing user. `Conflict` if they are already a member.

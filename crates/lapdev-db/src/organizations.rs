@@ -121,10 +121,8 @@ impl Db {
         .bind(fetch_limit(limit))
         .fetch_all(self.pool())
         .await?;
-        let items = rows
-            .iter()
-            .map(|row| Ok((organization_from_row(row)?, get_parsed(row, "role")?)))
-            .collect::<DbResult<Vec<_>>>()?;
-        Ok(Slice::from_rows(items, limit))
+        Slice::from_rows(&rows, limit, |row| {
+            Ok((organization_from_row(row)?, get_parsed(row, "role")?))
+        })
     }
 }

@@ -87,8 +87,15 @@ pub struct Slice<T> {
 }
 
 impl<T> Slice<T> {
-    pub(crate) fn from_rows(rows: Vec<T>, limit: u32) -> Self {
+    /// Maps the rows of a keyset query fetched with [`fetch_limit`] and
+    /// splits the extra row off.
+    pub(crate) fn from_rows(
+        rows: &[AnyRow],
+        limit: u32,
+        map: impl Fn(&AnyRow) -> DbResult<T>,
+    ) -> DbResult<Self> {
+        let rows = rows.iter().map(map).collect::<DbResult<Vec<_>>>()?;
         let (items, has_more) = split_page(rows, limit);
-        Slice { items, has_more }
+        Ok(Slice { items, has_more })
     }
 }
