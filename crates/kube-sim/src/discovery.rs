@@ -66,9 +66,9 @@ pub(crate) fn resources(group: &str, version: &str) -> Option<Value> {
             "verbs": VERBS,
             "shortNames": d.short_names,
             "storageVersionHash": "",
-            "categories": if matches!(d.kind, "Pod" | "Service" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") { vec!["all"] } else { vec![] },
+            "categories": d.categories,
         }));
-        if crate::scale::has_scale(d) {
+        if d.scale {
             list.push(json!({
                 "name": format!("{}/scale", d.plural), "singularName": "", "namespaced": true,
                 "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"],

@@ -401,7 +401,7 @@ where
     let sub = match t.sub.as_deref() {
         None => Sub::Main,
         Some("status") if def.status => Sub::Status,
-        Some("scale") if crate::scale::has_scale(def) => {
+        Some("scale") if def.scale => {
             return scale(core, parts, body, &t, record).await;
         }
         Some(_) => return Err(ApiError::NoRoute),

@@ -26,6 +26,10 @@ pub(crate) struct ResourceDef {
     pub(crate) short_names: &'static [&'static str],
     /// Whether the resource has a `status` subresource.
     pub(crate) status: bool,
+    /// Whether the resource has a `scale` subresource (autoscaling/v1 Scale over `spec.replicas`).
+    pub(crate) scale: bool,
+    /// Discovery categories (`all` is what `kubectl get all` lists).
+    pub(crate) categories: &'static [&'static str],
 }
 
 impl ResourceDef {
@@ -59,8 +63,8 @@ impl ResourceId {
 }
 
 macro_rules! res {
-    ($g:expr, $v:expr, $k:expr, $p:expr, $s:expr, $ns:expr, [$($sn:expr),*], $st:expr) => {
-        ResourceDef { group: $g, version: $v, kind: $k, plural: $p, singular: $s, namespaced: $ns, short_names: &[$($sn),*], status: $st }
+    ($g:expr, $v:expr, $k:expr, $p:expr, $s:expr, $ns:expr, [$($sn:expr),*], $st:expr, $sc:expr, [$($cat:expr),*]) => {
+        ResourceDef { group: $g, version: $v, kind: $k, plural: $p, singular: $s, namespaced: $ns, short_names: &[$($sn),*], status: $st, scale: $sc, categories: &[$($cat),*] }
     };
 }
 
@@ -73,9 +77,22 @@ static REGISTRY: &[ResourceDef] = &[
         "namespace",
         false,
         ["ns"],
-        true
+        true,
+        false,
+        []
     ),
-    res!("", "v1", "Node", "nodes", "node", false, ["no"], true),
+    res!(
+        "",
+        "v1",
+        "Node",
+        "nodes",
+        "node",
+        false,
+        ["no"],
+        true,
+        false,
+        []
+    ),
     res!(
         "",
         "v1",
@@ -84,9 +101,22 @@ static REGISTRY: &[ResourceDef] = &[
         "configmap",
         true,
         ["cm"],
-        false
+        false,
+        false,
+        []
     ),
-    res!("", "v1", "Secret", "secrets", "secret", true, [], false),
+    res!(
+        "",
+        "v1",
+        "Secret",
+        "secrets",
+        "secret",
+        true,
+        [],
+        false,
+        false,
+        []
+    ),
     res!(
         "",
         "v1",
@@ -95,7 +125,9 @@ static REGISTRY: &[ResourceDef] = &[
         "service",
         true,
         ["svc"],
-        true
+        true,
+        false,
+        ["all"]
     ),
     res!(
         "",
@@ -105,10 +137,34 @@ static REGISTRY: &[ResourceDef] = &[
         "serviceaccount",
         true,
         ["sa"],
-        false
+        false,
+        false,
+        []
     ),
-    res!("", "v1", "Pod", "pods", "pod", true, ["po"], true),
-    res!("", "v1", "Event", "events", "event", true, ["ev"], false),
+    res!(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        "pod",
+        true,
+        ["po"],
+        true,
+        false,
+        ["all"]
+    ),
+    res!(
+        "",
+        "v1",
+        "Event",
+        "events",
+        "event",
+        true,
+        ["ev"],
+        false,
+        false,
+        []
+    ),
     res!(
         "",
         "v1",
@@ -117,7 +173,9 @@ static REGISTRY: &[ResourceDef] = &[
         "persistentvolumeclaim",
         true,
         ["pvc"],
-        true
+        true,
+        false,
+        []
     ),
     res!(
         "",
@@ -127,7 +185,9 @@ static REGISTRY: &[ResourceDef] = &[
         "endpoints",
         true,
         ["ep"],
-        false
+        false,
+        false,
+        []
     ),
     res!(
         "apps",
@@ -137,7 +197,9 @@ static REGISTRY: &[ResourceDef] = &[
         "deployment",
         true,
         ["deploy"],
-        true
+        true,
+        true,
+        ["all"]
     ),
     res!(
         "apps",
@@ -147,7 +209,9 @@ static REGISTRY: &[ResourceDef] = &[
         "statefulset",
         true,
         ["sts"],
-        true
+        true,
+        true,
+        ["all"]
     ),
     res!(
         "apps",
@@ -157,7 +221,9 @@ static REGISTRY: &[ResourceDef] = &[
         "daemonset",
         true,
         ["ds"],
-        true
+        true,
+        false,
+        ["all"]
     ),
     res!(
         "apps",
@@ -167,7 +233,9 @@ static REGISTRY: &[ResourceDef] = &[
         "replicaset",
         true,
         ["rs"],
-        true
+        true,
+        true,
+        ["all"]
     ),
     res!(
         "rbac.authorization.k8s.io",
@@ -177,7 +245,9 @@ static REGISTRY: &[ResourceDef] = &[
         "role",
         true,
         [],
-        false
+        false,
+        false,
+        []
     ),
     res!(
         "rbac.authorization.k8s.io",
@@ -187,7 +257,9 @@ static REGISTRY: &[ResourceDef] = &[
         "rolebinding",
         true,
         [],
-        false
+        false,
+        false,
+        []
     ),
     res!(
         "rbac.authorization.k8s.io",
@@ -197,7 +269,9 @@ static REGISTRY: &[ResourceDef] = &[
         "clusterrole",
         false,
         [],
-        false
+        false,
+        false,
+        []
     ),
     res!(
         "rbac.authorization.k8s.io",
@@ -207,7 +281,9 @@ static REGISTRY: &[ResourceDef] = &[
         "clusterrolebinding",
         false,
         [],
-        false
+        false,
+        false,
+        []
     ),
     // Stored and served so install manifests apply; policies are not evaluated
     // (no CEL here; see the README's differences).
@@ -219,7 +295,9 @@ static REGISTRY: &[ResourceDef] = &[
         "validatingadmissionpolicy",
         false,
         [],
-        true
+        true,
+        false,
+        []
     ),
     res!(
         "admissionregistration.k8s.io",
@@ -229,7 +307,9 @@ static REGISTRY: &[ResourceDef] = &[
         "validatingadmissionpolicybinding",
         false,
         [],
-        false
+        false,
+        false,
+        []
     ),
     res!(
         "coordination.k8s.io",
@@ -239,7 +319,9 @@ static REGISTRY: &[ResourceDef] = &[
         "lease",
         true,
         [],
-        false
+        false,
+        false,
+        []
     ),
     res!(
         "events.k8s.io",
@@ -249,7 +331,9 @@ static REGISTRY: &[ResourceDef] = &[
         "event",
         true,
         ["ev"],
-        false
+        false,
+        false,
+        []
     ),
 ];
 

@@ -7,12 +7,8 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, ApiResult};
 use crate::ops::{self, Sub, WriteCtx};
 use crate::patch::{self, PatchKind};
-use crate::registry::{ResourceDef, ResourceId};
+use crate::registry::ResourceId;
 use crate::store::State;
-
-pub(crate) fn has_scale(def: &ResourceDef) -> bool {
-    matches!(def.kind, "Deployment" | "StatefulSet" | "ReplicaSet")
-}
 
 fn selector_string(obj: &Value) -> String {
     let mut parts: Vec<String> = obj
