@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -211,9 +211,7 @@ pub(crate) fn start(
             None => {
                 let msg = format!("too old resource version: {n} ({})", st.compacted + 1);
                 drop(st);
-                let mut q = VecDeque::new();
-                q.push_back(expired_line(msg));
-                return Ok(futures::stream::iter(q).boxed_stream());
+                return Ok(futures::stream::iter([expired_line(msg)]).boxed());
             }
         }
     }
@@ -241,16 +239,6 @@ pub(crate) fn start(
     }
     Ok(
         futures::stream::unfold(ws, |mut ws| async move { ws.next().await.map(|b| (b, ws)) })
-            .boxed_stream(),
+            .boxed(),
     )
 }
-
-type BoxedStream = std::pin::Pin<Box<dyn Stream<Item = Bytes> + Send + 'static>>;
-
-trait BoxedStreamExt: Stream<Item = Bytes> + Send + Sized + 'static {
-    fn boxed_stream(self) -> BoxedStream {
-        Box::pin(self)
-    }
-}
-
-impl<S: Stream<Item = Bytes> + Send + 'static> BoxedStreamExt for S {}
