@@ -97,6 +97,18 @@ pub(crate) async fn insert(
     Ok(())
 }
 
+/// Records `event` as done to the object `id` named `name`.
+pub(crate) async fn insert_about(
+    conn: &mut sqlx::AnyConnection,
+    org: OrganizationId,
+    event: &NewAuditEvent,
+    id: impl ToString,
+    name: &str,
+) -> DbResult<()> {
+    let event = event.clone().with_object_id(id).with_object_name(name);
+    insert(conn, org, &event).await
+}
+
 /// Records `event` in every organization `user` belongs to (for actions on
 /// the user's own things, such as tokens).
 pub(crate) async fn insert_for_user_orgs(

@@ -226,11 +226,14 @@ impl Db {
         .await
         .map_err(conflict_as("catalog"))?;
         insert_values(&mut tx, catalog.id, values).await?;
-        let event = event
-            .clone()
-            .with_object_id(catalog.id)
-            .with_object_name(catalog.name.as_str());
-        audit::insert(&mut tx, catalog.organization_id, &event).await?;
+        audit::insert_about(
+            &mut tx,
+            catalog.organization_id,
+            event,
+            catalog.id,
+            catalog.name.as_str(),
+        )
+        .await?;
         let record = by_id_in(&mut tx, catalog.id).await?;
         tx.commit().await?;
         Ok(record)
@@ -308,11 +311,7 @@ impl Db {
         .await
         .map_err(conflict_as("catalog"))?;
         let after = by_id_in(&mut tx, id).await?;
-        let event = event
-            .clone()
-            .with_object_id(id)
-            .with_object_name(after.name.as_str());
-        audit::insert(&mut tx, org, &event).await?;
+        audit::insert_about(&mut tx, org, event, id, after.name.as_str()).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -356,11 +355,7 @@ impl Db {
             .await?;
         insert_values(&mut tx, id, values).await?;
         let after = by_id_in(&mut tx, id).await?;
-        let event = event
-            .clone()
-            .with_object_id(id)
-            .with_object_name(after.name.as_str());
-        audit::insert(&mut tx, org, &event).await?;
+        audit::insert_about(&mut tx, org, event, id, after.name.as_str()).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -383,11 +378,7 @@ impl Db {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        let event = event
-            .clone()
-            .with_object_id(id)
-            .with_object_name(catalog.name.as_str());
-        audit::insert(&mut tx, org, &event).await?;
+        audit::insert_about(&mut tx, org, event, id, catalog.name.as_str()).await?;
         tx.commit().await?;
         Ok(catalog)
     }

@@ -133,11 +133,7 @@ impl Db {
         .await?;
         insert(&mut tx, id, token).await?;
         let cluster = cluster_by_id_in(&mut tx, id).await?;
-        let event = event
-            .clone()
-            .with_object_id(id)
-            .with_object_name(cluster.name.as_str());
-        audit::insert(&mut tx, org, &event).await?;
+        audit::insert_about(&mut tx, org, event, id, cluster.name.as_str()).await?;
         tx.commit().await?;
         Ok(cluster)
     }
@@ -158,11 +154,7 @@ impl Db {
             .await?
             .rows_affected();
         let cluster = cluster_by_id_in(&mut tx, id).await?;
-        let event = event
-            .clone()
-            .with_object_id(id)
-            .with_object_name(cluster.name.as_str());
-        audit::insert(&mut tx, org, &event).await?;
+        audit::insert_about(&mut tx, org, event, id, cluster.name.as_str()).await?;
         tx.commit().await?;
         Ok(revoked)
     }

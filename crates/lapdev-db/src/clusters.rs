@@ -176,11 +176,14 @@ impl Db {
         .await
         .map_err(conflict_as("cluster"))?;
         cluster_tokens::insert(&mut tx, cluster.id, token).await?;
-        let event = event
-            .clone()
-            .with_object_id(cluster.id)
-            .with_object_name(cluster.name.as_str());
-        audit::insert(&mut tx, cluster.organization_id, &event).await?;
+        audit::insert_about(
+            &mut tx,
+            cluster.organization_id,
+            event,
+            cluster.id,
+            cluster.name.as_str(),
+        )
+        .await?;
         let record = cluster_by_id_in(&mut tx, cluster.id).await?;
         tx.commit().await?;
         Ok(record)
@@ -270,11 +273,7 @@ impl Db {
         .await
         .map_err(conflict_as("cluster"))?;
         let after = cluster_by_id_in(&mut tx, id).await?;
-        let event = event
-            .clone()
-            .with_object_id(id)
-            .with_object_name(after.name.as_str());
-        audit::insert(&mut tx, org, &event).await?;
+        audit::insert_about(&mut tx, org, event, id, after.name.as_str()).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -312,11 +311,7 @@ impl Db {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        let event = event
-            .clone()
-            .with_object_id(id)
-            .with_object_name(cluster.name.as_str());
-        audit::insert(&mut tx, org, &event).await?;
+        audit::insert_about(&mut tx, org, event, id, cluster.name.as_str()).await?;
         tx.commit().await?;
         Ok(cluster)
     }
