@@ -180,7 +180,7 @@ pub async fn run_reporting(
             backoff.reset();
             long_backoff.reset();
         }
-        let delay = if error.needs_long_backoff() {
+        let chosen = if error.needs_long_backoff() {
             match &error {
                 SessionError::Refused(_) => {
                     tracing::error!(error = %error, "the server refused this kube-manager")
@@ -190,18 +190,15 @@ pub async fn run_reporting(
                     "the server refused the cluster token (revoked or rotated?)"
                 ),
             }
-            long_backoff.next_delay(jitter.next())
+            &mut long_backoff
         } else {
             tracing::warn!(error = %error, "the tunnel is down");
-            backoff.next_delay(jitter.next())
+            &mut backoff
         };
+        let delay = chosen.next_delay(jitter.next());
         tracing::info!(
             delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-            failures_in_a_row = if error.needs_long_backoff() {
-                long_backoff.attempt()
-            } else {
-                backoff.attempt()
-            },
+            failures_in_a_row = chosen.attempt(),
             "reconnecting after a delay"
         );
         tokio::select! {
