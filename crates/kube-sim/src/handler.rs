@@ -167,9 +167,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (parts, body) = req.into_parts();
-    let method = parts.method.clone();
     let path = parts.uri.path().to_string();
-    let query_str = parts.uri.query().unwrap_or_default().to_string();
     let header_str = |h: header::HeaderName| {
         parts
             .headers
@@ -184,10 +182,10 @@ where
     let is_debug = matches!(route, Route::Debug(_));
     let mut record = RequestRecord {
         seq: 0,
-        method: method.to_string(),
-        path: path.clone(),
-        query: query_str.clone(),
-        user_agent: user_agent.clone(),
+        method: parts.method.to_string(),
+        path,
+        query: parts.uri.query().unwrap_or_default().to_string(),
+        user_agent,
         token,
         status: 0,
         verb: String::new(),
