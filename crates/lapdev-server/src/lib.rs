@@ -17,7 +17,7 @@ mod install;
 mod metrics;
 pub mod secrets;
 mod state;
-mod tls;
+pub mod tls;
 pub mod tunnel;
 mod web;
 

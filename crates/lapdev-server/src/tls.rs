@@ -2,6 +2,7 @@
 //! so kube-manager's WebSocket and browsers reach the server over HTTPS
 //! without a reverse proxy. TLS handshakes run in their own tasks (with a
 //! timeout), never in the accept loop, so a slow client cannot stall others.
+//! Public so embedders (the demo's tunnel listener) serve TLS the same way.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -22,7 +23,7 @@ const READY_QUEUE: usize = 64;
 
 /// Loads the certificate chain and key into a rustls server configuration
 /// (HTTP/1.1 only, which the WebSocket upgrade needs).
-pub(crate) fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
+pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
     let read = |path: &Path| {
         std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
     };
@@ -51,13 +52,14 @@ pub(crate) fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::Serve
 /// An axum [`Listener`](axum::serve::Listener) of TLS connections. The
 /// accept loop runs in a task of its own and hands over only connections
 /// whose handshake finished.
-pub(crate) struct TlsListener {
+pub struct TlsListener {
     ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
     local_addr: SocketAddr,
 }
 
 impl TlsListener {
-    pub(crate) fn spawn(
+    /// Starts the accept loop under `tasks`; it stops with `stop`.
+    pub fn spawn(
         tcp: TcpListener,
         config: Arc<rustls::ServerConfig>,
         tasks: &TaskTracker,

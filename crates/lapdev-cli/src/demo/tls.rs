@@ -10,24 +10,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config_file::{create_private_dir, write_private};
-
-/// Time a client has to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The demo CA and server certificate files.
 #[derive(Debug, Clone)]
@@ -82,22 +72,6 @@ impl DemoTls {
         }
         Ok(tls)
     }
-
-    fn server_config(&self) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-        let certs = CertificateDer::pem_file_iter(&self.cert)
-            .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-            .with_context(|| format!("cannot read {}", self.cert.display()))?;
-        let key = PrivateKeyDer::from_pem_file(&self.key)
-            .with_context(|| format!("cannot read {}", self.key.display()))?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .context("the demo certificate and key do not fit (delete the tls directory)")?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Arc::new(config))
-    }
 }
 
 /// Serves `app` over HTTPS on an ephemeral loopback port until `stop`;
@@ -109,49 +83,16 @@ pub(crate) async fn serve_https(
     stop: CancellationToken,
 ) -> anyhow::Result<SocketAddr> {
     use axum::serve::ListenerExt;
-    let acceptor = TlsAcceptor::from(tls.server_config()?);
+    let config = lapdev_server::tls::server_config(&tls.cert, &tls.key)
+        .map_err(anyhow::Error::msg)
+        .context("the demo certificate and key do not fit (delete the tls directory)")?;
     let tcp = TcpListener::bind(("127.0.0.1", 0))
         .await
         .context("cannot listen for the demo tunnel")?;
-    let addr = tcp.local_addr()?;
-    let (tx, ready) = mpsc::channel(64);
-    let handshakes = tasks.clone();
-    let accept_stop = stop.clone();
-    tasks.spawn(async move {
-        loop {
-            let (stream, peer) = tokio::select! {
-                () = accept_stop.cancelled() => break,
-                accepted = tcp.accept() => match accepted {
-                    Ok(pair) => pair,
-                    Err(_) => {
-                        // e.g. too many open files: do not spin.
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                },
-            };
-            let acceptor = acceptor.clone();
-            let tx = tx.clone();
-            let stop = accept_stop.clone();
-            handshakes.spawn(async move {
-                let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
-                tokio::select! {
-                    () = stop.cancelled() => {}
-                    done = handshake => {
-                        if let Ok(Ok(tls)) = done {
-                            let _ = tx.send((tls, peer)).await;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    let listener = HandshakenListener {
-        ready,
-        local_addr: addr,
-    }
-    .tap_io(|_| {});
+    let listener = lapdev_server::tls::TlsListener::spawn(tcp, config, tasks, stop.clone())?;
+    let addr = axum::serve::Listener::local_addr(&listener)?;
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let listener = listener.tap_io(|_| {});
     tasks.spawn(async move {
         let served = axum::serve(listener, service)
             .with_graceful_shutdown(stop.cancelled_owned())
@@ -161,27 +102,4 @@ pub(crate) async fn serve_https(
         }
     });
     Ok(addr)
-}
-
-/// Connections whose TLS handshake finished, for `axum::serve`.
-struct HandshakenListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local_addr: SocketAddr,
-}
-
-impl axum::serve::Listener for HandshakenListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(conn) => conn,
-            // The accept loop stopped: accept nothing more.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local_addr)
-    }
 }
