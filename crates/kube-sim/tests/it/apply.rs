@@ -12,20 +12,28 @@ fn cm_apply(name: &str, data: serde_json::Value) -> serde_json::Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data})
 }
 
+/// Applies ConfigMap `name` with `data` as `manager`.
+async fn apply(
+    api: &Api<ConfigMap>,
+    name: &str,
+    manager: &str,
+    data: serde_json::Value,
+) -> Result<ConfigMap, kube::Error> {
+    api.patch(
+        name,
+        &PatchParams::apply(manager),
+        &Patch::Apply(cm_apply(name, data)),
+    )
+    .await
+}
+
 /// SSA › "Field management": apply creates when absent and records the
 /// manager with operation Apply.
 #[tokio::test]
 async fn apply_creates_and_records_manager() {
     let e = env().await;
     let api: Api<ConfigMap> = e.api();
-    let out = api
-        .patch(
-            "a",
-            &PatchParams::apply("alice"),
-            &Patch::Apply(cm_apply("a", json!({"k": "v"}))),
-        )
-        .await
-        .unwrap();
+    let out = apply(&api, "a", "alice", json!({"k": "v"})).await.unwrap();
     assert_eq!(out.data.unwrap()["k"], "v");
     let mf = out.metadata.managed_fields.unwrap();
     let alice = mf
@@ -43,19 +51,10 @@ async fn apply_creates_and_records_manager() {
 async fn apply_conflicts_and_force() {
     let e = env().await;
     let api: Api<ConfigMap> = e.api();
-    api.patch(
-        "c",
-        &PatchParams::apply("alice"),
-        &Patch::Apply(cm_apply("c", json!({"k": "alice"}))),
-    )
-    .await
-    .unwrap();
-    let err = api
-        .patch(
-            "c",
-            &PatchParams::apply("bob"),
-            &Patch::Apply(cm_apply("c", json!({"k": "bob"}))),
-        )
+    apply(&api, "c", "alice", json!({"k": "alice"}))
+        .await
+        .unwrap();
+    let err = apply(&api, "c", "bob", json!({"k": "bob"}))
         .await
         .unwrap_err();
     let kube::Error::Api(s) = err else {
@@ -66,13 +65,9 @@ async fn apply_conflicts_and_force() {
     assert_eq!(causes[0].field, ".data.k");
     assert!(causes[0].message.contains("alice"));
     // Same value: no conflict (shared ownership).
-    api.patch(
-        "c",
-        &PatchParams::apply("carol"),
-        &Patch::Apply(cm_apply("c", json!({"k": "alice"}))),
-    )
-    .await
-    .unwrap();
+    apply(&api, "c", "carol", json!({"k": "alice"}))
+        .await
+        .unwrap();
     let out = api
         .patch(
             "c",
@@ -147,13 +142,7 @@ async fn apply_merges_containers_by_name() {
 async fn apply_conflicts_with_update_manager() {
     let e = env().await;
     let api: Api<ConfigMap> = e.api();
-    api.patch(
-        "u",
-        &PatchParams::apply("alice"),
-        &Patch::Apply(cm_apply("u", json!({"k": "a"}))),
-    )
-    .await
-    .unwrap();
+    apply(&api, "u", "alice", json!({"k": "a"})).await.unwrap();
     let pp = PatchParams {
         field_manager: Some("editor".into()),
         ..Default::default()
@@ -161,12 +150,7 @@ async fn apply_conflicts_with_update_manager() {
     api.patch("u", &pp, &Patch::Merge(json!({"data": {"k": "edited"}})))
         .await
         .unwrap();
-    let err = api
-        .patch(
-            "u",
-            &PatchParams::apply("alice"),
-            &Patch::Apply(cm_apply("u", json!({"k": "a"}))),
-        )
+    let err = apply(&api, "u", "alice", json!({"k": "a"}))
         .await
         .unwrap_err();
     let (code, _, msg) = status(err);
@@ -198,12 +182,7 @@ async fn apply_status() {
 async fn copied_metadata_is_rejected() {
     let e = env().await;
     let api: Api<ConfigMap> = e.api();
-    let src = api
-        .patch(
-            "src",
-            &PatchParams::apply("copier"),
-            &Patch::Apply(cm_apply("src", json!({"k": "v"}))),
-        )
+    let src = apply(&api, "src", "copier", json!({"k": "v"}))
         .await
         .unwrap();
     let mut copy = serde_json::to_value(&src).unwrap();
@@ -222,13 +201,7 @@ async fn copied_metadata_is_rejected() {
         .as_object_mut()
         .unwrap()
         .remove("managedFields");
-    api.patch(
-        "dst",
-        &PatchParams::apply("copier"),
-        &Patch::Apply(cm_apply("dst", json!({}))),
-    )
-    .await
-    .unwrap();
+    apply(&api, "dst", "copier", json!({})).await.unwrap();
     // The source's resourceVersion is a failed precondition on the copy.
     copy["metadata"]["resourceVersion"] = json!("1");
     let (code, _, _) = status(
