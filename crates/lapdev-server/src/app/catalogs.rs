@@ -113,6 +113,21 @@ fn names(workloads: &[WorkloadRef]) -> Vec<String> {
     workloads.iter().map(ToString::to_string).collect()
 }
 
+async fn list_as<T>(
+    state: &AppState,
+    caller: &AuthUser,
+    org_name: &str,
+    req: PageRequest,
+    map: impl Fn(CatalogRecord) -> T,
+) -> AppResult<Page<T>> {
+    let (org, _) = authorize_org(state, caller, org_name, Action::ListCatalogs).await?;
+    let slice = state
+        .db()
+        .catalogs_list(org.id, req.cursor::<CatalogId>()?, req.limit)
+        .await?;
+    Ok(page(slice, |c| c.id.to_string(), map))
+}
+
 /// The organization's catalogs (members and admins).
 pub(crate) async fn list(
     state: &AppState,
@@ -120,16 +135,22 @@ pub(crate) async fn list(
     org_name: &str,
     req: PageRequest,
 ) -> AppResult<Page<CatalogSummary>> {
-    let (org, _) = authorize_org(state, caller, org_name, Action::ListCatalogs).await?;
-    let slice = state
-        .db()
-        .catalogs_list(org.id, req.cursor::<CatalogId>()?, req.limit)
-        .await?;
-    Ok(page(
-        slice,
-        |c| c.id.to_string(),
-        |c| content::summary_api(&c),
-    ))
+    list_as(state, caller, org_name, req, |c| content::summary_api(&c)).await
+}
+
+/// [`list`] with each catalog's warning count (0 when its stored content
+/// cannot be read), from the same rows: the dashboard's list shows it.
+pub(crate) async fn list_with_warnings(
+    state: &AppState,
+    caller: &AuthUser,
+    org_name: &str,
+    req: PageRequest,
+) -> AppResult<Page<(CatalogSummary, usize)>> {
+    list_as(state, caller, org_name, req, |c| {
+        let warnings = content::catalog_api(&c).map_or(0, |full| full.warnings.len());
+        (content::summary_api(&c), warnings)
+    })
+    .await
 }
 
 /// One catalog: workloads, objects, dependencies, warnings, Secret policy

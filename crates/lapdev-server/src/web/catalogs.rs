@@ -59,14 +59,9 @@ pub(crate) async fn page(
     let caller = user.auth_user();
     let membership = app::organizations::get(&state, &caller, &org).await?;
     let org = membership.organization.name.to_string();
-    let list = app::catalogs::list(&state, &caller, &org, everything()).await?;
+    let list = app::catalogs::list_with_warnings(&state, &caller, &org, everything()).await?;
     let mut rows = Vec::with_capacity(list.items.len());
-    for c in list.items {
-        // The summary has no warning count; the full catalog does (one
-        // stored row each, no cluster involved).
-        let warnings = app::catalogs::get(&state, &caller, &org, c.name.as_str())
-            .await
-            .map_or(0, |full| full.warnings.len());
+    for (c, warnings) in list.items {
         rows.push(Row {
             href: format!("/orgs/{org}/catalogs/{}", c.name),
             name: c.name.to_string(),
