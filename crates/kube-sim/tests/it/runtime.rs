@@ -56,19 +56,22 @@ async fn random_ops(api: Api<ConfigMap>, seed: u64, ops: usize) {
     }
 }
 
-async fn server_state(api: &Api<ConfigMap>) -> BTreeMap<String, String> {
-    api.list(&ListParams::default())
+async fn server_state(api: &Api<ConfigMap>, lp: &ListParams) -> BTreeMap<String, String> {
+    api.list(lp)
         .await
         .unwrap()
         .items
-        .into_iter()
-        .map(|c| {
-            (
-                c.metadata.name.unwrap(),
-                c.metadata.resource_version.unwrap(),
-            )
-        })
+        .iter()
+        .map(name_rv)
         .collect()
+}
+
+/// A ConfigMap's (name, resourceVersion).
+fn name_rv(c: &ConfigMap) -> (String, String) {
+    (
+        c.metadata.name.clone().unwrap(),
+        c.metadata.resource_version.clone().unwrap(),
+    )
 }
 
 /// Runs a reflector over `cfg` while random ops happen; returns once the
@@ -117,17 +120,9 @@ async fn converge(
             expired = true;
         }
         if ops_done {
-            let want = server_state(&api).await;
-            let have: BTreeMap<String, String> = reader
-                .state()
-                .iter()
-                .map(|c| {
-                    (
-                        c.metadata.name.clone().unwrap(),
-                        c.metadata.resource_version.clone().unwrap(),
-                    )
-                })
-                .collect();
+            let want = server_state(&api, &ListParams::default()).await;
+            let have: BTreeMap<String, String> =
+                reader.state().iter().map(|c| name_rv(c)).collect();
             if want == have && (!inject_410 || expired) {
                 break;
             }
@@ -199,35 +194,15 @@ async fn watcher_with_selector_converges() {
             }
             _ = stream.next() => {}
             _ = tokio::time::sleep_until(deadline) => {
-                let have: Vec<_> = reader.state().iter().map(|c| (c.metadata.name.clone().unwrap(), c.metadata.resource_version.clone().unwrap())).collect();
-                let want = api.list(&ListParams::default().labels("flip=1")).await.unwrap().items.into_iter().map(|c| (c.metadata.name.unwrap(), c.metadata.resource_version.unwrap())).collect::<Vec<_>>();
+                let have: Vec<_> = reader.state().iter().map(|c| name_rv(c)).collect();
+                let want: Vec<_> = api.list(&ListParams::default().labels("flip=1")).await.unwrap().items.iter().map(name_rv).collect();
                 panic!("did not converge: have {have:?} want {want:?}");
             }
         }
         if ops_done {
-            let want: BTreeMap<String, String> = api
-                .list(&ListParams::default().labels("flip=1"))
-                .await
-                .unwrap()
-                .items
-                .into_iter()
-                .map(|c| {
-                    (
-                        c.metadata.name.unwrap(),
-                        c.metadata.resource_version.unwrap(),
-                    )
-                })
-                .collect();
-            let have: BTreeMap<String, String> = reader
-                .state()
-                .iter()
-                .map(|c| {
-                    (
-                        c.metadata.name.clone().unwrap(),
-                        c.metadata.resource_version.clone().unwrap(),
-                    )
-                })
-                .collect();
+            let want = server_state(&api, &ListParams::default().labels("flip=1")).await;
+            let have: BTreeMap<String, String> =
+                reader.state().iter().map(|c| name_rv(c)).collect();
             if want == have {
                 break;
             }
