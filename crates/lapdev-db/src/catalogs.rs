@@ -184,7 +184,7 @@ async fn insert_values(
     Ok(())
 }
 
-fn value_from_row(row: &AnyRow) -> DbResult<SealedValue> {
+pub(crate) fn value_from_row(row: &AnyRow) -> DbResult<SealedValue> {
     Ok(SealedValue {
         object: get_string(row, "object")?,
         field: get_string(row, "field")?,

@@ -28,6 +28,7 @@ mod audit;
 mod catalogs;
 mod cluster_tokens;
 mod clusters;
+mod environments;
 mod memberships;
 mod organizations;
 mod row;
@@ -49,6 +50,10 @@ pub use audit::{Actor, AuditRecord, NewAuditEvent};
 pub use catalogs::{CatalogContent, CatalogRecord, NewCatalog, SealedValue};
 pub use cluster_tokens::{ClusterTokenRecord, NewClusterToken};
 pub use clusters::{ClusterChange, ClusterFacts, ClusterRecord, NewCluster};
+pub use environments::{
+    EnvironmentEventRecord, EnvironmentRecord, EnvironmentReport, EnvironmentVisibility, EventNote,
+    NewEnvironment,
+};
 pub use memberships::MemberRecord;
 pub use organizations::OrganizationRecord;
 pub use row::Slice;
@@ -148,6 +153,11 @@ fn migrator() -> Migrator {
             3,
             "catalogs",
             include_str!("../migrations/0003_catalogs.sql"),
+        ),
+        (
+            4,
+            "environments",
+            include_str!("../migrations/0004_environments.sql"),
         ),
     ];
     Migrator::with_migrations(

@@ -5,6 +5,7 @@
 mod audit;
 mod catalogs;
 mod clusters;
+mod environments;
 mod identity;
 mod tokens_sessions;
 
