@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod catalogs;
 mod clusters;
+mod environments;
 mod error;
 mod organizations;
 mod page;
@@ -26,6 +27,10 @@ pub use clusters::{
     Cluster, ClusterCredentials, ClusterStatus, CreateCluster, InstallManifestQuery,
     MANIFEST_CONTENT_TYPE, TOKEN_PLACEHOLDER, UpdateCluster,
 };
+pub use environments::{
+    CreateEnvironment, Environment, EnvironmentEvent, EnvironmentQuery, EnvironmentStatus,
+    EnvironmentSummary, EnvironmentWorkload, EnvironmentsQuery, ReplicasPolicy, SecretValueInput,
+};
 pub use error::{ErrorBody, ErrorCode};
 pub use organizations::{
     AddMember, AddedMember, CreateOrganization, Member, Organization, OrganizationMembership,
@@ -37,7 +42,8 @@ pub use tokens::{ApiToken, CreateToken, CreatedToken};
 // Re-exported so clients of the API need only this crate.
 pub use lapdev_domain::{
     ApiTokenId, AuditEventId, CatalogId, CatalogName, ClusterId, ClusterName, ClusterPermission,
-    ClusterRole, OrganizationId, OrganizationName, Role, TokenName, UserId, Username,
+    ClusterRole, DesiredState, EnvironmentId, EnvironmentKind, EnvironmentName, OrganizationId,
+    OrganizationName, Role, TokenName, UserId, Username,
 };
 
 /// Prefix of every REST route.

@@ -166,6 +166,14 @@ impl ClusterPermissions {
         }
     }
 
+    /// Whether environments needing `permission` may be created.
+    pub const fn allows(self, permission: ClusterPermission) -> bool {
+        match permission {
+            ClusterPermission::Personal => self.personal,
+            ClusterPermission::Shared => self.shared,
+        }
+    }
+
     pub fn to_list(self) -> Vec<ClusterPermission> {
         ClusterPermission::ALL
             .into_iter()

@@ -90,6 +90,10 @@ define_id!(
     /// An App Catalog.
     CatalogId
 );
+define_id!(
+    /// A Personal or Shared environment.
+    EnvironmentId
+);
 
 #[cfg(test)]
 mod tests {

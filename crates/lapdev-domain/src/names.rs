@@ -96,6 +96,14 @@ name_type!(
     check_dns_label
 );
 name_type!(
+    /// An environment's name, unique in its organization and used in URLs,
+    /// on the command line and in its namespace (`lapdev-<name>-<suffix>`):
+    /// a DNS label of at most [`ENVIRONMENT_NAME_MAX`] characters.
+    EnvironmentName,
+    "environment name",
+    check_environment_name
+);
+name_type!(
     /// A human label for an API token: 1–100 printable characters.
     TokenName,
     "token name",
@@ -136,6 +144,20 @@ pub(crate) fn check_dns_label(s: &str) -> Result<(), String> {
     }
     if s.starts_with('-') || s.ends_with('-') {
         return Err("must start and end with a letter or a digit".into());
+    }
+    Ok(())
+}
+
+/// Longest environment name: `lapdev-` + name + `-` + a 5-character
+/// suffix must fit a namespace name (63).
+pub const ENVIRONMENT_NAME_MAX: usize = 50;
+
+fn check_environment_name(s: &str) -> Result<(), String> {
+    check_dns_label(s)?;
+    if s.len() > ENVIRONMENT_NAME_MAX {
+        return Err(format!(
+            "must be at most {ENVIRONMENT_NAME_MAX} characters long (it becomes part of a namespace name)"
+        ));
     }
     Ok(())
 }

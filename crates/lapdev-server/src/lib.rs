@@ -15,6 +15,7 @@ mod error;
 mod http;
 mod install;
 mod metrics;
+mod reconciler;
 pub mod secrets;
 mod state;
 pub mod tls;
@@ -250,6 +251,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         }
     }
 
+    reconciler::spawn(state.clone());
     let sweeper_state = state.clone();
     let stop = cancel.clone();
     tasks.spawn(async move {

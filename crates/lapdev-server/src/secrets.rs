@@ -27,7 +27,7 @@ use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use lapdev_db::{Db, SealedValue};
-use lapdev_domain::CatalogId;
+use lapdev_domain::{CatalogId, EnvironmentId};
 use sha2::Digest;
 
 /// The key file generated in the data directory when none is configured.
@@ -108,8 +108,34 @@ impl std::fmt::Debug for Keyring {
 }
 
 /// Where one value belongs: the associated data of its ciphertext.
-fn aad(catalog: CatalogId, object: &str, field: &str, key: &str) -> Vec<u8> {
-    format!("lapdev catalog secret\0{catalog}\0{object}\0{field}\0{key}").into_bytes()
+/// Whose Secret value it is: a sealed value only opens for its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Owner {
+    Catalog(CatalogId),
+    Environment(EnvironmentId),
+}
+
+impl From<CatalogId> for Owner {
+    fn from(id: CatalogId) -> Self {
+        Owner::Catalog(id)
+    }
+}
+
+impl From<EnvironmentId> for Owner {
+    fn from(id: EnvironmentId) -> Self {
+        Owner::Environment(id)
+    }
+}
+
+fn aad(owner: Owner, object: &str, field: &str, key: &str) -> Vec<u8> {
+    match owner {
+        Owner::Catalog(catalog) => {
+            format!("lapdev catalog secret\0{catalog}\0{object}\0{field}\0{key}").into_bytes()
+        }
+        Owner::Environment(env) => {
+            format!("lapdev environment secret\0{env}\0{object}\0{field}\0{key}").into_bytes()
+        }
+    }
 }
 
 impl Keyring {
@@ -144,10 +170,10 @@ impl Keyring {
         &self.current.id
     }
 
-    /// Encrypts one Secret value of `catalog`.
+    /// Encrypts one Secret value of a catalog or an environment.
     pub(crate) fn seal(
         &self,
-        catalog: CatalogId,
+        owner: impl Into<Owner>,
         object: &str,
         field: &str,
         key: &str,
@@ -161,7 +187,7 @@ impl Keyring {
                 &nonce,
                 Payload {
                     msg: plaintext,
-                    aad: &aad(catalog, object, field, key),
+                    aad: &aad(owner.into(), object, field, key),
                 },
             )
             .expect("XChaCha20-Poly1305 encrypts any value that fits in memory");
@@ -178,7 +204,7 @@ impl Keyring {
     /// Decrypts one value with whichever key sealed it.
     pub(crate) fn open(
         &self,
-        catalog: CatalogId,
+        owner: impl Into<Owner>,
         value: &SealedValue,
     ) -> Result<Vec<u8>, SecretsError> {
         let key = std::iter::once(&self.current)
@@ -198,7 +224,7 @@ impl Keyring {
                 &nonce,
                 Payload {
                     msg: &ciphertext,
-                    aad: &aad(catalog, &value.object, &value.field, &value.key),
+                    aad: &aad(owner.into(), &value.object, &value.field, &value.key),
                 },
             )
             .map_err(|_| SecretsError::Corrupt)
@@ -253,6 +279,44 @@ fn load_or_generate(path: &Path) -> Result<Key, SecretsError> {
 /// (and reported as an error: their catalogs cannot be used until the key
 /// is given).
 pub async fn reseal_old_values(db: &Db, keyring: &Keyring) -> Result<usize, ResealError> {
+    let catalogs = reseal(
+        keyring,
+        async |limit| {
+            db.sealed_values_not_under(keyring.current_key_id(), limit)
+                .await
+        },
+        async |owner, old, fresh| db.sealed_value_replace(owner, old, fresh).await,
+    )
+    .await?;
+    let environments = reseal(
+        keyring,
+        async |limit| {
+            db.environment_values_not_under(keyring.current_key_id(), limit)
+                .await
+        },
+        async |owner, old, fresh| db.environment_value_replace(owner, old, fresh).await,
+    )
+    .await?;
+    let done = catalogs + environments;
+    if done > 0 {
+        tracing::info!(
+            values = done,
+            key_id = %keyring.current_key_id(),
+            "re-encrypted stored Secret values under the current key"
+        );
+    }
+    Ok(done)
+}
+
+/// Re-seals, in batches, the values `fetch` finds under an old key.
+async fn reseal<O>(
+    keyring: &Keyring,
+    fetch: impl AsyncFn(u32) -> lapdev_db::DbResult<Vec<(O, SealedValue)>>,
+    replace: impl AsyncFn(O, &str, &SealedValue) -> lapdev_db::DbResult<bool>,
+) -> Result<usize, ResealError>
+where
+    O: Into<Owner> + Copy + Ord,
+{
     const BATCH: u32 = 500;
     let mut done = 0;
     let mut unknown = std::collections::BTreeSet::new();
@@ -260,24 +324,19 @@ pub async fn reseal_old_values(db: &Db, keyring: &Keyring) -> Result<usize, Rese
     // keys stay in the query, so the limit grows by their number.
     loop {
         let limit = BATCH.saturating_add(u32::try_from(unknown.len()).unwrap_or(u32::MAX));
-        let batch = db
-            .sealed_values_not_under(keyring.current_key_id(), limit)
-            .await?;
+        let batch = fetch(limit).await?;
         let mut progressed = false;
-        for (catalog, value) in batch {
-            let plain = match keyring.open(catalog, &value) {
+        for (owner, value) in batch {
+            let plain = match keyring.open(owner, &value) {
                 Ok(p) => p,
                 Err(SecretsError::UnknownKey(id)) => {
-                    unknown.insert((catalog, value.object, value.field, value.key, id));
+                    unknown.insert((owner, value.object, value.field, value.key, id));
                     continue;
                 }
                 Err(e) => return Err(e.into()),
             };
-            let fresh = keyring.seal(catalog, &value.object, &value.field, &value.key, &plain);
-            if db
-                .sealed_value_replace(catalog, &value.key_id, &fresh)
-                .await?
-            {
+            let fresh = keyring.seal(owner, &value.object, &value.field, &value.key, &plain);
+            if replace(owner, &value.key_id, &fresh).await? {
                 done += 1;
             }
             progressed = true;
@@ -291,15 +350,8 @@ pub async fn reseal_old_values(db: &Db, keyring: &Keyring) -> Result<usize, Rese
     for id in missing {
         tracing::error!(
             key_id = %id,
-            "catalog Secret values are sealed with a key this server was not given; pass its \
+            "stored Secret values are sealed with a key this server was not given; pass its \
              file in --secrets-old-key-files"
-        );
-    }
-    if done > 0 {
-        tracing::info!(
-            values = done,
-            key_id = %keyring.current_key_id(),
-            "re-encrypted catalog Secret values under the current key"
         );
     }
     Ok(done)
@@ -310,7 +362,7 @@ pub async fn reseal_old_values(db: &Db, keyring: &Keyring) -> Result<usize, Rese
 pub enum ResealError {
     #[error(transparent)]
     Secrets(#[from] SecretsError),
-    #[error("cannot re-encrypt catalog Secret values")]
+    #[error("cannot re-encrypt stored Secret values")]
     Db(#[from] lapdev_db::DbError),
 }
 

@@ -34,6 +34,39 @@ struct Inner {
     tasks: TaskTracker,
     /// Cancelled on shutdown.
     shutdown: CancellationToken,
+    environments: EnvironmentSignals,
+}
+
+/// Wakes whoever waits on environments: the reconciler (there is work to
+/// do) and long-polling readers (an environment changed).
+#[derive(Default)]
+pub(crate) struct EnvironmentSignals {
+    changed: tokio::sync::watch::Sender<u64>,
+    work: tokio::sync::Notify,
+}
+
+impl EnvironmentSignals {
+    /// Some environment's row changed.
+    pub(crate) fn changed(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Subscribes to [`Self::changed`].
+    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// A change was accepted: the reconciler should look now. Also counts
+    /// as [`Self::changed`].
+    pub(crate) fn work(&self) {
+        self.changed();
+        self.work.notify_one();
+    }
+
+    /// Waits for [`Self::work`] (a call made while nobody waited counts).
+    pub(crate) async fn wait_for_work(&self) {
+        self.work.notified().await;
+    }
 }
 
 impl AppState {
@@ -56,6 +89,7 @@ impl AppState {
                 keyring,
                 tasks: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
+                environments: EnvironmentSignals::default(),
             }),
         }
     }
@@ -63,6 +97,10 @@ impl AppState {
     /// The live kube-manager tunnels: how the server talks to clusters.
     pub fn tunnels(&self) -> &TunnelRegistry {
         &self.inner.tunnels
+    }
+
+    pub(crate) fn environments(&self) -> &EnvironmentSignals {
+        &self.inner.environments
     }
 
     pub(crate) fn tunnel_settings(&self) -> &TunnelSettings {

@@ -162,20 +162,44 @@ pub(crate) fn open(
     values: &[SealedValue],
 ) -> AppResult<Content> {
     let mut content = parse(record)?;
-    let mut clear: BTreeMap<(String, String, String), String> = BTreeMap::new();
+    let clear = open_values(keyring, record.id, values, || {
+        format!("the Secret values of catalog {}", record.name)
+    })?;
+    restore_values(&mut content.snapshot.objects, clear);
+    Ok(content)
+}
+
+/// Where one sealed Secret value goes: (`namespace/name`, field, key).
+pub(crate) type ValuePlace = (String, String, String);
+
+/// Decrypts `values` of `owner`; `whose` names them in the error when the
+/// key that sealed them is missing.
+pub(crate) fn open_values(
+    keyring: &Keyring,
+    owner: impl Into<crate::secrets::Owner> + Copy,
+    values: &[SealedValue],
+    whose: impl Fn() -> String,
+) -> AppResult<BTreeMap<ValuePlace, String>> {
+    let mut clear = BTreeMap::new();
     for v in values {
-        let bytes = keyring.open(record.id, v).map_err(|e| match e {
+        let bytes = keyring.open(owner, v).map_err(|e| match e {
             crate::secrets::SecretsError::UnknownKey(id) => AppError::Conflict(format!(
-                "the Secret values of catalog {} are encrypted with key {id}, which this server \
-                 was not given: restart it with that key file in --secrets-old-key-files",
-                record.name
+                "{} are encrypted with key {id}, which this server was not given: restart it \
+                 with that key file in --secrets-old-key-files",
+                whose()
             )),
             other => AppError::internal(other),
         })?;
         let text = String::from_utf8(bytes).map_err(corrupt)?;
         clear.insert((v.object.clone(), v.field.clone(), v.key.clone()), text);
     }
-    for object in &mut content.snapshot.objects {
+    Ok(clear)
+}
+
+/// Puts decrypted values back into the stored (`null`-valued) Secret
+/// manifests they were taken from.
+pub(crate) fn restore_values(objects: &mut [Value], mut clear: BTreeMap<ValuePlace, String>) {
+    for object in objects {
         if object["kind"] != "Secret" {
             continue;
         }
@@ -192,7 +216,6 @@ pub(crate) fn open(
             }
         }
     }
-    Ok(content)
 }
 
 fn secret_keys(o: &Value) -> (Vec<String>, Vec<String>) {

@@ -242,6 +242,24 @@ pub(crate) async fn delete(
     cluster: &str,
 ) -> AppResult<()> {
     let (org, cluster) = find(state, caller, org_name, cluster, Action::DeleteCluster).await?;
+    // Its environments would be orphaned in the cluster: they go first.
+    // Those already being deleted go with the cluster (it may never come
+    // back to confirm).
+    let environments = state.db().environments_on_cluster(Some(cluster.id)).await?;
+    let live = environments
+        .iter()
+        .filter(|e| e.desired != lapdev_domain::DesiredState::Deleted)
+        .count();
+    if live > 0 {
+        return Err(AppError::Conflict(format!(
+            "cluster {} still has {live} environment(s): delete them first \
+             (lapdev env list), then the cluster",
+            cluster.name
+        )));
+    }
+    for env in &environments {
+        state.db().environment_remove(env.id).await?;
+    }
     let event = NewAuditEvent::new(Some(caller.actor()), "cluster.delete", "cluster");
     state
         .db()

@@ -6,6 +6,7 @@ pub(crate) mod audit;
 pub(crate) mod catalog_content;
 pub(crate) mod catalogs;
 pub(crate) mod clusters;
+pub(crate) mod environments;
 pub(crate) mod members;
 pub(crate) mod organizations;
 pub(crate) mod tokens;

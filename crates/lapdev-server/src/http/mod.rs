@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod catalogs;
 mod clusters;
+mod environments;
 pub(crate) mod extract;
 mod health;
 pub(crate) mod install;
@@ -109,6 +110,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(catalogs::remove_workload))
         .routes(routes!(catalogs::refresh_preview))
         .routes(routes!(catalogs::refresh_apply))
+        .routes(routes!(environments::list, environments::create))
+        .routes(routes!(environments::get, environments::delete))
+        .routes(routes!(environments::pause))
+        .routes(routes!(environments::resume))
+        .routes(routes!(environments::events))
 }
 
 /// The OpenAPI document of the REST API (served at `/api/v1/openapi.json`).

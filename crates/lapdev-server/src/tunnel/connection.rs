@@ -117,6 +117,9 @@ pub(crate) async fn run(
     let tasks = state.tasks().clone();
     let writer = tasks.spawn(write_loop(sink, outbound, session.clone()));
     let reader = tasks.spawn(read_loop(stream, state.clone(), session.clone()));
+    if !session.closed().is_cancelled() {
+        registry.announce_connected(cluster.id);
+    }
     let _ = reader.await;
     // The reader decided the session is over; make sure the writer closes.
     if session.close_reason().is_none() {
@@ -314,10 +317,14 @@ async fn read_loop(mut stream: Stream, state: AppState, session: Arc<Session>) {
                 }
             }
             Ok(ClientFrame::EnvironmentStatus(status)) => {
-                // Environments are stored by a later change; until then the
-                // pushed status only proves the session is alive.
                 session.touch(Timestamp::now());
-                tracing::debug!(namespace = %status.namespace, phase = ?status.phase, "environment status (not stored yet)");
+                // Stored inline, so reports are applied in the order sent
+                // (only changes are pushed: a few small writes).
+                if let Err(e) =
+                    crate::reconciler::record_report(&state, session.cluster, status).await
+                {
+                    tracing::warn!(error = %Chain(&e), "could not store an environment status");
+                }
             }
             Ok(ClientFrame::Hello(_)) => {
                 session.close(close_code::PROTOCOL_ERROR, "a second hello");

@@ -17,7 +17,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use lapdev_domain::ClusterId;
 use lapdev_tunnel_proto::{Pending, Request, Response, ServerFrame, TunnelError, close_code};
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 /// How many frames may wait for the writer of one session.
@@ -125,10 +125,21 @@ pub struct TunnelRegistry {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     sessions: Mutex<HashMap<ClusterId, Arc<Session>>>,
     next_session: AtomicU64,
+    /// Clusters whose kube-manager just connected (see [`TunnelRegistry::connected`]).
+    connects: broadcast::Sender<ClusterId>,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            sessions: Mutex::default(),
+            next_session: AtomicU64::default(),
+            connects: broadcast::channel(256).0,
+        }
+    }
 }
 
 impl TunnelRegistry {
@@ -160,6 +171,18 @@ impl TunnelRegistry {
             );
         }
         (session, rx)
+    }
+
+    /// Announces that `cluster`'s session is ready for requests (after the
+    /// handshake): whatever waits for the cluster can go on.
+    pub(crate) fn announce_connected(&self, cluster: ClusterId) {
+        // No receiver is fine: nobody is waiting.
+        let _ = self.inner.connects.send(cluster);
+    }
+
+    /// Clusters as they connect (a lagging receiver should rescan everything).
+    pub(crate) fn connected(&self) -> broadcast::Receiver<ClusterId> {
+        self.inner.connects.subscribe()
     }
 
     /// Removes `session` if it is still the cluster's current one.

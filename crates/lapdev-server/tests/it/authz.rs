@@ -110,6 +110,44 @@ const TABLE: &[(&str, &str, [u16; 4])] = &[
         [401, 404, 403, 409],
     ),
     (
+        "GET",
+        "/api/v1/orgs/{org}/environments",
+        [401, 404, 200, 200],
+    ),
+    // The fixture's cluster `walk` never connected: creating there is 409
+    // once authorized (a Shared one: admins only, see `body_for`).
+    (
+        "POST",
+        "/api/v1/orgs/{org}/environments",
+        [401, 404, 403, 409],
+    ),
+    // The fixture environment `walk` is a Shared one: members read it only.
+    (
+        "GET",
+        "/api/v1/orgs/{org}/environments/{env}",
+        [401, 404, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/environments/{env}/events",
+        [401, 404, 200, 200],
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/environments/{env}/pause",
+        [401, 404, 403, 202],
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/environments/{env}/resume",
+        [401, 404, 403, 202],
+    ),
+    (
+        "DELETE",
+        "/api/v1/orgs/{org}/environments/{env}",
+        [401, 404, 403, 202],
+    ),
+    (
         "DELETE",
         "/api/v1/orgs/{org}/catalogs/{catalog}",
         [401, 404, 403, 204],
@@ -179,6 +217,7 @@ async fn fixture() -> Fixture {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     crate::catalogs::insert_fixture_catalog(&t, "default", "walk", "walk").await;
+    insert_fixture_environment(&t, "walk").await;
     Fixture {
         t,
         member_token,
@@ -186,6 +225,37 @@ async fn fixture() -> Fixture {
         target_user,
         admin_token_id,
     }
+}
+
+/// A Shared environment `name` of catalog `walk` on cluster `walk`, as
+/// if an admin had created it (the cluster never connected).
+async fn insert_fixture_environment(t: &TestServer, name: &str) {
+    let db = t.server.state().db();
+    let org = db.organization_by_name("default").await.unwrap().unwrap();
+    let cluster = db.cluster_by_name(org.id, "walk").await.unwrap().unwrap();
+    let catalog = db.catalog_by_name(org.id, "walk").await.unwrap().unwrap();
+    let admin = db.user_by_username("admin").await.unwrap().unwrap();
+    let new = lapdev_db::NewEnvironment {
+        id: lapdev_domain::EnvironmentId::new(),
+        organization_id: org.id,
+        name: lapdev_domain::EnvironmentName::parse(name).unwrap(),
+        kind: lapdev_domain::EnvironmentKind::Shared,
+        owner_id: admin.id,
+        catalog_id: catalog.id,
+        catalog_name: "walk".into(),
+        cluster_id: cluster.id,
+        namespace: format!("lapdev-{name}-fixtr"),
+        replicas: "\"keep\"".into(),
+        objects: "[]".into(),
+    };
+    let event = lapdev_db::NewAuditEvent::new(None, "environment.create", "environment");
+    let note = lapdev_db::EventNote {
+        level: "info",
+        message: "fixture",
+    };
+    db.environment_create(&new, &[], &event, note)
+        .await
+        .unwrap();
 }
 
 async fn me_id(t: &TestServer, token: &str) -> String {
@@ -229,6 +299,18 @@ fn body_for(method: &str, path: &str, who: Who, n: usize) -> Option<Value> {
             "workloads": [{"namespace": "shop", "kind": "Deployment", "name": "cart"}],
         })),
         ("POST", "/api/v1/orgs/{org}/catalogs/{catalog}/refresh") => None,
+        // Shared: members are refused before the cluster is looked at.
+        ("POST", "/api/v1/orgs/{org}/environments") => Some(json!({
+            "name": format!("new-{tag}-{n}"),
+            "catalog": "walk",
+            "cluster": "walk",
+            "kind": "shared",
+        })),
+        (
+            "POST",
+            "/api/v1/orgs/{org}/environments/{env}/pause"
+            | "/api/v1/orgs/{org}/environments/{env}/resume",
+        ) => None,
         ("POST", "/api/v1/orgs/{org}/catalogs/{catalog}/refresh/apply") => {
             Some(json!({"digest": "0"}))
         }
@@ -289,6 +371,7 @@ async fn every_endpoint_as_every_caller() {
                 .replace("{id}", &f.admin_token_id)
                 .replace("{cluster}", "walk")
                 .replace("{catalog}", "walk")
+                .replace("{env}", "walk")
                 .replace("{namespace}", "shop")
                 .replace("{kind}", "Deployment")
                 .replace("{name}", "web");
