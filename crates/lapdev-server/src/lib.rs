@@ -216,6 +216,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let tasks = state.tasks().clone();
     let cancel = state.shutdown().clone();
 
+    // Before serving: it must hear about the first tunnel that connects.
+    reconciler::spawn(state.clone());
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let stop = cancel.clone();
     match tls {
@@ -251,7 +253,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         }
     }
 
-    reconciler::spawn(state.clone());
     let sweeper_state = state.clone();
     let stop = cancel.clone();
     tasks.spawn(async move {

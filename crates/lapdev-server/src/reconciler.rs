@@ -99,8 +99,10 @@ async fn run(state: AppState) {
     let mut resync = tokio::time::interval(RESYNC_EVERY);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The first tick of an interval is immediate: the first pass resumes
-    // whatever the previous server process left unfinished.
+    // The first tick of an interval is immediate; the retry tick's first
+    // pass resumes what a previous server process left unfinished (for
+    // clusters already connected), and each cluster that connects gets a
+    // pass of its own. The full resync waits a whole period.
     resync.tick().await;
     loop {
         let scope = tokio::select! {
