@@ -401,6 +401,24 @@ mod tests {
     }
 
     #[test]
+    fn values_open_only_for_their_owner() {
+        let keyring = Keyring::from_keys([3; 32], &[]);
+        let id = uuid::Uuid::now_v7();
+        let (catalog, env) = (CatalogId::from_uuid(id), EnvironmentId::from_uuid(id));
+        let sealed = keyring.seal(env, "db", "provided", "password", b"hunter2");
+        assert_eq!(keyring.open(env, &sealed).unwrap(), b"hunter2");
+        // Same id, same place, but a catalog's: does not open.
+        assert!(matches!(
+            keyring.open(catalog, &sealed),
+            Err(SecretsError::Corrupt)
+        ));
+        assert!(matches!(
+            keyring.open(EnvironmentId::new(), &sealed),
+            Err(SecretsError::Corrupt)
+        ));
+    }
+
+    #[test]
     fn key_files_generate_once_with_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
         let a = Keyring::load(None, &[], dir.path()).unwrap();
