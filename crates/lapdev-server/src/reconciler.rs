@@ -46,8 +46,9 @@ use crate::tunnel::RequestError;
 /// How often environments with pending work are looked at again.
 pub(crate) const RETRY_EVERY: Duration = Duration::from_secs(5);
 /// How often every environment's desired state is re-sent (heals drift
-/// and anything lost).
-pub(crate) const RESYNC_EVERY: Duration = Duration::from_secs(300);
+/// and anything lost). Each re-send is one server-side apply per object,
+/// so this is long, like a controller's resync period.
+pub(crate) const RESYNC_EVERY: Duration = Duration::from_secs(30 * 60);
 /// Environments reconciled at once.
 pub(crate) const CONCURRENCY: usize = 16;
 /// How long one apply may take in the cluster.
