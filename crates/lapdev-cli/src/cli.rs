@@ -4,15 +4,17 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use lapdev_api::{
-    ApiTokenId, CatalogName, ClusterName, ClusterPermission, ClusterRole, OrganizationName, Role,
-    TokenName, Username, WorkloadRef,
+    ApiTokenId, CatalogName, ClusterName, ClusterPermission, ClusterRole, EnvironmentKind,
+    EnvironmentName, OrganizationName, ReplicasPolicy, Role, TokenName, Username, WorkloadRef,
 };
 use lapdev_domain::NameError;
 
 use crate::client::{ServerUrl, Token};
+use crate::commands::env::{SecretArg, SecretFileArg, SecretValueParser};
 use crate::output::OutputFormat;
 
 #[derive(Debug, Parser)]
@@ -111,6 +113,9 @@ pub(crate) enum Command {
     /// App Catalogs: blueprints of applications read from a source cluster
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Personal and Shared environments: running copies of a catalog
+    #[command(subcommand)]
+    Env(EnvCommand),
 }
 
 const DEMO_ABOUT: &str = "Run a local Lapdev with embedded defaults: SQLite, no setup.\n\n\
@@ -495,6 +500,121 @@ pub(crate) enum CatalogCommand {
         name: CatalogName,
     },
 }
+
+fn env_name(s: &str) -> Result<EnvironmentName, NameError> {
+    EnvironmentName::parse(s)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum EnvKindArg {
+    Personal,
+    Shared,
+}
+
+impl From<EnvKindArg> for EnvironmentKind {
+    fn from(kind: EnvKindArg) -> EnvironmentKind {
+        match kind {
+            EnvKindArg::Personal => EnvironmentKind::Personal,
+            EnvKindArg::Shared => EnvironmentKind::Shared,
+        }
+    }
+}
+
+/// `lapdev env ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum EnvCommand {
+    /// List the environments: name, kind, catalog, cluster, owner, status
+    List {
+        /// Only this kind
+        #[arg(long, value_enum)]
+        kind: Option<EnvKindArg>,
+        #[command(flatten)]
+        list: ListArgs,
+    },
+    /// Show an environment: status, workloads, warnings and its latest events
+    Show {
+        #[arg(value_parser = env_name)]
+        name: EnvironmentName,
+    },
+    /// Create an environment from a catalog in a target cluster
+    #[command(long_about = ENV_CREATE_ABOUT)]
+    Create {
+        #[arg(value_parser = env_name)]
+        name: EnvironmentName,
+        /// The catalog to run
+        #[arg(long, value_parser = catalog_name)]
+        catalog: CatalogName,
+        /// The target cluster
+        #[arg(long, value_parser = cluster_name)]
+        cluster: ClusterName,
+        /// A Shared environment (admins) instead of a Personal one
+        #[arg(long)]
+        shared: bool,
+        /// Pods per Deployment/StatefulSet: `keep` (as in the catalog) or at
+        /// most N [default: 1 for Personal, keep for Shared]
+        #[arg(long, value_name = "keep|N", value_parser = crate::commands::env::replicas)]
+        replicas: Option<ReplicasPolicy>,
+        /// A value for a redacted Secret key (prefer --secret-file: command
+        /// lines are visible to other local users)
+        #[arg(long = "secret", value_name = "SECRET/KEY=VALUE", value_parser = SecretValueParser)]
+        secrets: Vec<SecretArg>,
+        /// A value for a redacted Secret key, read from a file (one trailing
+        /// newline is dropped)
+        #[arg(long = "secret-file", value_name = "SECRET/KEY=PATH",
+            value_parser = crate::commands::env::secret_file)]
+        secret_files: Vec<SecretFileArg>,
+        /// Wait until it runs (or fails: exit code 1)
+        #[arg(long)]
+        wait: bool,
+        /// Stop waiting after this long: seconds, or e.g. 90s, 10m, 1h
+        #[arg(long, value_name = "DURATION", default_value = "10m", requires = "wait",
+            value_parser = crate::commands::env::timeout)]
+        timeout: Duration,
+    },
+    /// Pause an environment: its workloads scale to zero
+    Pause {
+        #[arg(value_parser = env_name)]
+        name: EnvironmentName,
+    },
+    /// Resume a paused environment
+    Resume {
+        #[arg(value_parser = env_name)]
+        name: EnvironmentName,
+    },
+    /// Delete an environment and its namespace
+    Delete {
+        #[arg(value_parser = env_name)]
+        name: EnvironmentName,
+        /// Wait until it is gone
+        #[arg(long)]
+        wait: bool,
+        /// Stop waiting after this long: seconds, or e.g. 90s, 10m, 1h
+        #[arg(long, value_name = "DURATION", default_value = "10m", requires = "wait",
+            value_parser = crate::commands::env::timeout)]
+        timeout: Duration,
+    },
+    /// Print the status and workloads; with --watch, follow every change
+    /// until it settles (exit code 1 if it failed)
+    Status {
+        #[arg(value_parser = env_name)]
+        name: EnvironmentName,
+        /// Print each change (one line, or one JSON document per line with
+        /// -o json) until the status settles; Ctrl-C stops
+        #[arg(long)]
+        watch: bool,
+        /// Stop watching after this long: seconds, or e.g. 90s, 10m, 1h
+        #[arg(long, value_name = "DURATION", default_value = "10m", requires = "watch",
+            value_parser = crate::commands::env::timeout)]
+        timeout: Duration,
+    },
+}
+
+const ENV_CREATE_ABOUT: &str = "Create an environment from a catalog in a target cluster.\n\n\
+    A Personal environment (the default) is yours; a Shared one (--shared, admins) is the \
+    team's. The cluster needs the target role, the matching permission, and a connected \
+    kube-manager. Every Secret key the catalog redacted needs a value: give it with \
+    --secret-file SECRET/KEY=PATH (or --secret SECRET/KEY=VALUE); values are never shown \
+    again. With --wait, follows the environment until it runs, and exits with 1 if it fails.";
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 
 mod catalogs;
 mod clusters;
+mod environments;
+
+pub(crate) use environments::MAX_WAIT;
 
 /// Time allowed to open a TCP (and TLS) connection.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -6,6 +6,7 @@
 //! remain, so a script can continue with `--cursor`.
 
 mod catalogs;
+mod environments;
 
 use comfy_table::{ContentArrangement, Table, presets};
 use jiff::Timestamp;
@@ -15,6 +16,7 @@ use lapdev_api::{
 use serde::Serialize;
 
 pub(crate) use catalogs::{catalog_details, refresh_preview};
+pub(crate) use environments::{environment_details, environment_status, watch_line, watch_state};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum OutputFormat {

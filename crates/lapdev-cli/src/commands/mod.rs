@@ -4,6 +4,7 @@
 mod audit;
 mod catalog;
 mod cluster;
+pub(crate) mod env;
 mod login;
 mod org;
 mod server;
@@ -34,6 +35,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => audit::run(&global, command).await,
         Command::Cluster(command) => cluster::run(&global, command).await,
         Command::Catalog(command) => catalog::run(&global, command).await,
+        Command::Env(command) => env::run(&global, command).await,
     }
 }
 

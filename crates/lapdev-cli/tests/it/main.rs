@@ -5,6 +5,7 @@
 mod auth;
 mod catalogs;
 mod clusters;
+mod environments;
 mod errors;
 mod members;
 mod server;
