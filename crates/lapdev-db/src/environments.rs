@@ -60,10 +60,16 @@ pub struct EnvironmentRecord {
 impl EnvironmentRecord {
     /// Whether the cluster still has to be told something: the current
     /// generation is neither applied nor refused, or a deletion is pending.
+    /// The cluster reporting the namespace gone while the environment
+    /// should run (deleted behind Lapdev's back) counts too: it is
+    /// re-created.
     pub fn needs_reconcile(&self) -> bool {
-        self.desired == DesiredState::Deleted
-            || (self.applied_generation < Some(self.generation)
-                && self.failed_generation != Some(self.generation))
+        if self.desired == DesiredState::Deleted {
+            return true;
+        }
+        let refused = self.failed_generation == Some(self.generation);
+        let behind = self.applied_generation < Some(self.generation) || self.phase == "deleted";
+        behind && !refused
     }
 }
 

@@ -466,7 +466,9 @@ pub(crate) async fn record_report(
             }
             return Ok(());
         }
-        // Deleted behind Lapdev's back: the next pass re-creates it.
+        // Deleted behind Lapdev's back: once stored, the report makes the
+        // environment need a reconcile, and the pass re-creates it.
+        store_report(state, &env, &status).await;
         note(
             state,
             env.id,
@@ -475,6 +477,7 @@ pub(crate) async fn record_report(
         )
         .await;
         state.environments().work();
+        return Ok(());
     }
     store_report(state, &env, &status).await;
     Ok(())

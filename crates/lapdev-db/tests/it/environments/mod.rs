@@ -729,4 +729,13 @@ async fn needs_reconcile_truth_table(db: &Db) {
             "desired {desired:?}, applied {applied:?}, failed {failed:?}"
         );
     }
+    // The namespace was reported gone while it should run: re-create it
+    // (unless this generation was refused).
+    let gone = |desired, failed| EnvironmentRecord {
+        phase: "deleted".into(),
+        ..with(desired, Some(2), failed)
+    };
+    assert!(gone(Running, None).needs_reconcile());
+    assert!(gone(Paused, None).needs_reconcile());
+    assert!(!gone(Running, Some(2)).needs_reconcile());
 }
