@@ -132,7 +132,10 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
          Next steps:\n\n\
          \x20 lapdev login --server {url} --username {user}\n\
          \x20 lapdev cluster list\n\
-         \x20 lapdev cluster show {cluster}\n\n\
+         \x20 lapdev cluster show {cluster}\n\
+\n\
+         Then follow the README's walkthrough: an App Catalog of the shop app, and a\n\
+         personal environment from it that becomes Running in the simulated cluster.\n\n\
          Press Ctrl-C to stop.\n",
         data = data_dir.display(),
         user = admin.username,
