@@ -192,3 +192,132 @@ impl Api {
         .await
     }
 }
+
+/// Raw calls and environment waits for the environment tests.
+impl Api {
+    /// `(status, JSON body or null)` of `method` on `/api/v1{path}` as this
+    /// user; for answers a test checks field by field (403/404/409/503 too).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await.expect("an API request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("an API response body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    fn environment_url(&self, name: &str) -> String {
+        format!("{}/api/v1/orgs/{ORG}/environments/{name}", self.base)
+    }
+
+    /// An environment, `Ok(None)` once it is gone (404), or the error
+    /// text (for polling while the server restarts). With `after`, the
+    /// server answers when the revision differs (or after `wait_secs`).
+    pub async fn try_environment(
+        &self,
+        name: &str,
+        after: Option<u64>,
+    ) -> Result<Option<lapdev_api::Environment>, String> {
+        let mut url = self.environment_url(name);
+        if let Some(after) = after {
+            // Short: a change of the cluster's connection alone does not
+            // wake a long poll.
+            url.push_str(&format!("?after={after}&wait_secs=2"));
+        }
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(format!("HTTP {}", resp.status()));
+        }
+        resp.json().await.map(Some).map_err(|e| e.to_string())
+    }
+
+    /// Follows the environment with long polls (`?after=REVISION`) until
+    /// `done` holds for it (`None`: it is gone); fails after
+    /// [`crate::wait::PATIENCE`] with the last state seen.
+    pub async fn wait_environment_state(
+        &self,
+        name: &str,
+        what: &str,
+        done: impl Fn(Option<&lapdev_api::Environment>) -> bool,
+    ) -> Option<lapdev_api::Environment> {
+        let deadline = tokio::time::Instant::now() + crate::wait::PATIENCE;
+        let mut after = None;
+        loop {
+            let last = match self.try_environment(name, after).await {
+                Ok(env) if done(env.as_ref()) => return env,
+                Ok(Some(env)) => {
+                    after = Some(env.revision);
+                    format!("{env:?}")
+                }
+                Ok(None) => {
+                    after = None;
+                    "gone (404)".to_string()
+                }
+                Err(e) => {
+                    after = None;
+                    // The server is restarting: look again shortly.
+                    tokio::time::sleep(crate::wait::POLL_EVERY).await;
+                    e
+                }
+            };
+            if tokio::time::Instant::now() >= deadline {
+                panic!(
+                    "timed out after {:?} waiting for environment {name} {what}; last seen: {last}",
+                    crate::wait::PATIENCE
+                );
+            }
+        }
+    }
+
+    /// Waits until the environment exists and `done` holds for it.
+    pub async fn wait_environment(
+        &self,
+        name: &str,
+        what: &str,
+        done: impl Fn(&lapdev_api::Environment) -> bool,
+    ) -> lapdev_api::Environment {
+        self.wait_environment_state(name, what, |e| e.is_some_and(&done))
+            .await
+            .expect("the environment exists")
+    }
+
+    /// Waits until the environment is `status`.
+    pub async fn wait_environment_status(
+        &self,
+        name: &str,
+        status: lapdev_api::EnvironmentStatus,
+    ) -> lapdev_api::Environment {
+        self.wait_environment(name, &format!("to be {status}"), |e| {
+            e.summary.status == status
+        })
+        .await
+    }
+
+    /// Waits until the environment is gone (404).
+    pub async fn wait_environment_gone(&self, name: &str) {
+        self.wait_environment_state(name, "to be gone", |e| e.is_none())
+            .await;
+    }
+}

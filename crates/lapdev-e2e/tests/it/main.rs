@@ -11,6 +11,7 @@ mod catalogs;
 mod connect;
 mod dashboard;
 mod demo;
+mod environments;
 mod manifest;
 mod reconnect;
 mod tokens;
