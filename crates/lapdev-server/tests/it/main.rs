@@ -7,6 +7,7 @@ mod bad_input;
 mod browser;
 mod catalogs;
 mod clusters;
+mod environments;
 mod install_manifest;
 mod lifecycle;
 mod log_capture;
