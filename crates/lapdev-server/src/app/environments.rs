@@ -259,6 +259,9 @@ pub(crate) async fn get(
     name: &str,
     query: EnvironmentQuery,
 ) -> AppResult<Environment> {
+    // Subscribed before the read: a change committed between the read and
+    // the wait still wakes it (else the wait would sleep through it).
+    let mut changes = state.environments().subscribe();
     let (_, _, env) = find(state, caller, org_name, name, Action::ReadEnvironment).await?;
     let Some(after) = query.after else {
         return Ok(environment_api(state, &env));
@@ -268,7 +271,6 @@ pub(crate) async fn get(
         .map_or(DEFAULT_WAIT, Duration::from_secs)
         .min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + wait;
-    let mut changes = state.environments().subscribe();
     let mut env = env;
     loop {
         // Also wakes when the cluster connects or disconnects is not
