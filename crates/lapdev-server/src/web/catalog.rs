@@ -1,9 +1,10 @@
 //! `/orgs/{org}/catalogs/{catalog}`: one App Catalog — its workloads, what
 //! each depends on (Secret keys only, never values), warnings, and the
-//! Secret policy — for every member; for admins, editing, removing
-//! workloads, "Refresh from source" (a per-object diff preview with an
-//! Apply button) and deleting (the handlers are in `catalog_actions`).
-//! Reads through `app::catalogs::get`.
+//! Secret policy — and the "Create environment" form for every member
+//! (`environment_actions`); for admins, editing, removing workloads,
+//! "Refresh from source" (a per-object diff preview with an Apply button)
+//! and deleting (the handlers are in `catalog_actions`). Reads through
+//! `app::catalogs::get`.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,7 @@ use lapdev_api::{
     Severity,
 };
 
+use super::environment_actions::{CreateSection, EnvironmentDraft, create_section};
 use super::layout::{Rendered, Shell, WebError, date, describe, remember_org, take_flash};
 use crate::app::{self, AppError};
 use crate::auth::SessionUser;
@@ -177,10 +179,17 @@ struct CatalogPage {
     secrets: Vec<SecretRow>,
     required: Vec<String>,
     preview: Option<Preview>,
+    create_environment: CreateSection,
 }
 
 impl CatalogPage {
-    fn new(shell: Shell, org: String, c: Catalog, preview: Option<Preview>) -> CatalogPage {
+    fn new(
+        shell: Shell,
+        org: String,
+        c: Catalog,
+        preview: Option<Preview>,
+        create_environment: CreateSection,
+    ) -> CatalogPage {
         let objects: BTreeMap<&ObjectRef, _> = c.objects.iter().map(|o| (&o.object, o)).collect();
         let dependency = |r: &ObjectRef| {
             let o = objects.get(r);
@@ -283,6 +292,7 @@ impl CatalogPage {
                 .map(|v| format!("{} / {}", v.secret, v.key))
                 .collect(),
             preview,
+            create_environment,
         }
     }
 }
@@ -293,6 +303,8 @@ pub(super) struct Extras {
     pub(super) flash: Option<String>,
     pub(super) error: Option<String>,
     pub(super) preview: Option<Preview>,
+    /// The "Create environment" form as last posted.
+    pub(super) environment: Option<EnvironmentDraft>,
 }
 
 pub(super) async fn render(
@@ -309,8 +321,17 @@ pub(super) async fn render(
     shell.flash = extras.flash;
     shell.error = extras.error;
     let org = membership.organization.name.to_string();
+    let create_environment = create_section(
+        state,
+        &caller,
+        &org,
+        &c,
+        shell.is_admin,
+        extras.environment.unwrap_or_default(),
+    )
+    .await?;
     let remember = remember_org(state, &org);
-    let view = CatalogPage::new(shell, org, c, extras.preview);
+    let view = CatalogPage::new(shell, org, c, extras.preview, create_environment);
     Ok(Rendered::new(&view)?.cookie(remember))
 }
 

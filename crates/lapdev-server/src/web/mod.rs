@@ -15,6 +15,9 @@ mod catalog_actions;
 mod catalogs;
 mod cluster_settings;
 mod clusters;
+mod environment;
+mod environment_actions;
+mod environments;
 mod forms;
 mod layout;
 mod login;
@@ -55,7 +58,12 @@ enum Handler {
     RefreshCatalog,
     ApplyCatalogRefresh,
     DeleteCatalog,
+    CreateEnvironment,
     Environments,
+    Environment,
+    PauseEnvironment,
+    ResumeEnvironment,
+    DeleteEnvironment,
     Members,
     AddMember,
     SetRole,
@@ -147,7 +155,32 @@ pub const WEB_ROUTES: &[WebRoute] = &[
         "/orgs/{org}/catalogs/{catalog}/delete",
         Handler::DeleteCatalog,
     ),
+    route(
+        "POST",
+        "/orgs/{org}/catalogs/{catalog}/environments",
+        Handler::CreateEnvironment,
+    ),
     route("GET", "/orgs/{org}/environments", Handler::Environments),
+    route(
+        "GET",
+        "/orgs/{org}/environments/{env}",
+        Handler::Environment,
+    ),
+    route(
+        "POST",
+        "/orgs/{org}/environments/{env}/pause",
+        Handler::PauseEnvironment,
+    ),
+    route(
+        "POST",
+        "/orgs/{org}/environments/{env}/resume",
+        Handler::ResumeEnvironment,
+    ),
+    route(
+        "POST",
+        "/orgs/{org}/environments/{env}/delete",
+        Handler::DeleteEnvironment,
+    ),
     route("GET", "/orgs/{org}/members", Handler::Members),
     route("POST", "/orgs/{org}/members", Handler::AddMember),
     route(
@@ -196,7 +229,12 @@ fn method_router(r: &WebRoute) -> MethodRouter<AppState> {
         Handler::RefreshCatalog => on(method, catalog_actions::refresh),
         Handler::ApplyCatalogRefresh => on(method, catalog_actions::apply),
         Handler::DeleteCatalog => on(method, catalog_actions::delete),
-        Handler::Environments => on(method, placeholders::environments),
+        Handler::CreateEnvironment => on(method, environment_actions::create),
+        Handler::Environments => on(method, environments::page),
+        Handler::Environment => on(method, environment::page),
+        Handler::PauseEnvironment => on(method, environment_actions::pause),
+        Handler::ResumeEnvironment => on(method, environment_actions::resume),
+        Handler::DeleteEnvironment => on(method, environment_actions::delete),
         Handler::Members => on(method, members::page),
         Handler::AddMember => on(method, members::add),
         Handler::SetRole => on(method, members::set_role),

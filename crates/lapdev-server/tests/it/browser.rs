@@ -1,12 +1,17 @@
 //! The dashboard in a real headless Chromium, driven over WebDriver
 //! (chromedriver + fantoccini, helpers in `webdriver`): sign in, add a
-//! member, change its role, save a screenshot as a test artifact, sign out.
-//! The catalog pages against a connected cluster are driven in lapdev-e2e
-//! (`tests/it/dashboard.rs`), with kube-sim and the real kube-manager.
+//! member, change its role, save a screenshot as a test artifact, sign out;
+//! and the environment pages (list, one environment with its workloads,
+//! the create form on a catalog page, pause, delete) over fixture
+//! environments with a stored status report. The catalog pages against a
+//! connected cluster are driven in lapdev-e2e (`tests/it/dashboard.rs`),
+//! with kube-sim and the real kube-manager.
 
 use fantoccini::Locator;
 use serde_json::json;
 
+use crate::catalogs::insert_fixture_catalog;
+use crate::web::environments::{Fixture, insert_environment, report, workload};
 use crate::webdriver::{ChromeDriver, browser, screenshot, text_of, wait_for};
 use crate::{ADMIN_PASSWORD, TestServer};
 
@@ -274,6 +279,193 @@ async fn sign_in_add_a_member_change_its_role_sign_out() {
         "no admin forms for a member"
     );
     screenshot(&c, "dashboard-members-readonly.png").await;
+
+    c.close().await.unwrap();
+    drop(driver);
+    t.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn environments_list_page_create_form_pause_and_delete() {
+    let t = TestServer::start().await;
+    // `dev` never connects: the environments are fixtures with a stored
+    // status report, as if its kube-manager had sent it.
+    let _ = crate::catalogs::cluster(&t, "dev", json!(["source", "target"])).await;
+    insert_fixture_catalog(&t, "default", "dev", "shop").await;
+    let team = insert_environment(&t, Fixture::shared("team", "shop", "dev")).await;
+    let failing = (
+        "CrashLoopBackOff",
+        "back-off 5m0s restarting failed container=web pod=web-7d9c6b5f4-x2x9k",
+    );
+    report(
+        &t,
+        team,
+        "degraded",
+        &[
+            workload("api", 2, 2, None),
+            workload("web", 2, 1, Some(failing)),
+        ],
+        &["Service shop/legacy selects no workload of the catalog"],
+    )
+    .await;
+    let mine = insert_environment(
+        &t,
+        Fixture::shared("admin-dev", "shop", "dev").personal("admin"),
+    )
+    .await;
+    report(
+        &t,
+        mine,
+        "running",
+        &[workload("api", 1, 1, None), workload("web", 1, 1, None)],
+        &[],
+    )
+    .await;
+    let driver = ChromeDriver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, &profile).await;
+    let base = t.server.url();
+
+    c.goto(&format!("{base}/login")).await.unwrap();
+    wait_for(&c, "#username")
+        .await
+        .send_keys("admin")
+        .await
+        .unwrap();
+    wait_for(&c, "#password")
+        .await
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    wait_for(&c, "#login-form button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, ".topbar .user-name").await;
+
+    // The list, through the navigation.
+    wait_for(&c, "nav a[href='/orgs/default/environments']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let status = text_of(&c, "tr[data-environment='team'] .badge-env").await;
+    assert_eq!(status.to_lowercase(), "degraded");
+    let why = text_of(&c, "tr[data-environment='team'] .status-message").await;
+    assert!(why.contains("CrashLoopBackOff"), "{why}");
+    assert_eq!(
+        text_of(&c, "tr[data-environment='admin-dev'] .badge-env")
+            .await
+            .to_lowercase(),
+        "running"
+    );
+    screenshot(&c, "dashboard-environments.png").await;
+
+    // One environment: its workloads as reported, warnings, events.
+    wait_for(
+        &c,
+        "tr[data-environment='team'] a[href='/orgs/default/environments/team']",
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    let web = text_of(
+        &c,
+        "#environment-workloads tr[data-workload='Deployment/web']",
+    )
+    .await;
+    assert!(
+        web.contains("1/2") && web.contains("CrashLoopBackOff"),
+        "{web}"
+    );
+    let warnings = text_of(&c, "#environment-warnings").await;
+    assert!(warnings.contains("Service shop/legacy"), "{warnings}");
+    let events = text_of(&c, "#environment-events").await;
+    assert!(events.contains("now degraded"), "{events}");
+    let shot = screenshot(&c, "dashboard-environment.png").await;
+    assert!(std::fs::metadata(&shot).unwrap().len() > 1000, "{shot:?}");
+    c.goto(&format!("{base}/orgs/default/environments/team#workloads"))
+        .await
+        .unwrap();
+    wait_for(&c, "#environment-events").await;
+    screenshot(&c, "dashboard-environment-workloads.png").await;
+
+    // The create form on the catalog page: the cluster never connected,
+    // so the refusal is shown in words, the form kept.
+    wait_for(&c, ".lead a[href='/orgs/default/catalogs/shop']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#environment-name")
+        .await
+        .send_keys("preview")
+        .await
+        .unwrap();
+    wait_for(&c, "#environment-replicas")
+        .await
+        .send_keys("keep")
+        .await
+        .unwrap();
+    wait_for(&c, "#create-environment-submit")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let error = text_of(&c, ".alert-error").await;
+    assert!(error.contains("has never connected"), "{error}");
+    assert_eq!(
+        wait_for(&c, "#environment-name")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("preview")
+    );
+    c.goto(&format!(
+        "{base}/orgs/default/catalogs/shop#create-environment"
+    ))
+    .await
+    .unwrap();
+    wait_for(&c, "#create-environment-form").await;
+    screenshot(&c, "dashboard-catalog-create-environment.png").await;
+
+    // Pause: accepted at once; the page shows it and follows the change.
+    c.goto(&format!("{base}/orgs/default/environments/admin-dev"))
+        .await
+        .unwrap();
+    wait_for(&c, "#pause-environment button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#resume-environment").await;
+    let flash = text_of(&c, ".alert-success").await;
+    assert_eq!(flash, "Pausing admin-dev: its workloads scale to zero.");
+    screenshot(&c, "dashboard-environment-pausing.png").await;
+
+    // Delete, confirmed in a disclosure (no JavaScript needed).
+    wait_for(&c, "#delete-environment summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#delete-environment-form button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    // The list, where it shows as deleting until its namespace is gone.
+    wait_for(&c, "tr[data-environment='admin-dev'] .badge-env-deleting").await;
+    let flash = text_of(&c, ".alert-success").await;
+    assert!(flash.starts_with("Deleting admin-dev"), "{flash}");
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        "/orgs/default/environments"
+    );
 
     c.close().await.unwrap();
     drop(driver);

@@ -3,10 +3,12 @@
 //! a member and as an admin (a route missing from the table fails the test).
 //! `pages` covers the sign-in form, CSRF refusals, security headers,
 //! readable errors and escaping; `clusters` the cluster pages; `catalogs`
-//! the workloads table and the App Catalog pages.
+//! the workloads table and the App Catalog pages; `environments` the
+//! environment list, page, actions and the create form.
 
 mod catalogs;
 mod clusters;
+pub(crate) mod environments;
 mod pages;
 
 use std::collections::BTreeSet;
@@ -151,6 +153,13 @@ const TABLE: &[(&str, &str, [&str; 4])] = &[
         "/orgs/{org}/catalogs/{catalog}/refresh/apply",
         ["303 /login", "404", "403", "409"],
     ),
+    // The walk-env cluster never connects: 409 once authorized (a Shared
+    // environment, see `form_for`: admins only).
+    (
+        "POST",
+        "/orgs/{org}/catalogs/{catalog}/environments",
+        ["303 /login", "404", "403", "409"],
+    ),
     (
         "POST",
         "/orgs/{org}/catalogs/{catalog}/delete",
@@ -160,6 +169,38 @@ const TABLE: &[(&str, &str, [&str; 4])] = &[
         "GET",
         "/orgs/{org}/environments",
         ["303 /login", "404", "200", "200"],
+    ),
+    // The fixture environment `walk-env` is a Shared one: members read it
+    // only. Its cluster never connects; the changes are still accepted.
+    (
+        "GET",
+        "/orgs/{org}/environments/{env}",
+        ["303 /login", "404", "200", "200"],
+    ),
+    (
+        "POST",
+        "/orgs/{org}/environments/{env}/pause",
+        [
+            "303 /login",
+            "404",
+            "403",
+            "303 /orgs/default/environments/walk-env",
+        ],
+    ),
+    (
+        "POST",
+        "/orgs/{org}/environments/{env}/resume",
+        [
+            "303 /login",
+            "404",
+            "403",
+            "303 /orgs/default/environments/walk-env",
+        ],
+    ),
+    (
+        "POST",
+        "/orgs/{org}/environments/{env}/delete",
+        ["303 /login", "404", "403", "303 /orgs/default/environments"],
     ),
     (
         "GET",
@@ -391,6 +432,11 @@ fn form_for(method: &str, path: &str, who: Who, n: usize) -> Vec<(&'static str, 
         ("POST", "/orgs/{org}/catalogs/{catalog}/refresh/apply") => {
             vec![("digest", "not-a-preview".into())]
         }
+        ("POST", "/orgs/{org}/catalogs/{catalog}/environments") => vec![
+            ("name", format!("env-{tag}-{n}")),
+            ("kind", "shared".into()),
+            ("cluster", "walk-env".into()),
+        ],
         ("POST", "/settings/tokens") => vec![
             ("name", format!("{tag} {n}")),
             ("expires_in_days", "30".into()),
@@ -441,6 +487,19 @@ async fn every_dashboard_route_as_every_caller() {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     crate::catalogs::insert_fixture_catalog(t, "default", "walk", "walk-cat").await;
+    let (s, b) = t
+        .post(
+            "/api/v1/orgs/default/clusters",
+            &t.admin_token,
+            json!({"name": "walk-env"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    environments::insert_environment(
+        t,
+        environments::Fixture::shared("walk-env", "walk-cat", "walk-env"),
+    )
+    .await;
     let login_page = w.get("/login", None).await;
     let css = login_page
         .body
@@ -472,6 +531,7 @@ async fn every_dashboard_route_as_every_caller() {
                 .replace("{id}", &admin_token_id)
                 .replace("{cluster}", "walk")
                 .replace("{catalog}", "walk-cat")
+                .replace("{env}", "walk-env")
                 .replace("{file}", &css);
             // A fresh session each time: some routes end it.
             let session = match who {
