@@ -66,6 +66,9 @@ struct Memory {
     backoff: HashMap<EnvironmentId, (Instant, u32)>,
     /// The last transient error recorded as an event (not repeated).
     last_error: HashMap<EnvironmentId, String>,
+    /// Skipped by a pass while in flight: it may have changed since that
+    /// attempt started, so a pass runs again when the attempt ends.
+    rerun: HashSet<EnvironmentId>,
 }
 
 type Shared = Arc<Mutex<Memory>>;
@@ -154,6 +157,7 @@ async fn pass(
                 continue;
             }
             if !m.in_flight.insert(env.id) {
+                m.rerun.insert(env.id);
                 continue;
             }
         }
@@ -166,10 +170,11 @@ async fn pass(
             };
             let id = env.id;
             let outcome = sync(&state, &env).await;
-            let report = {
+            let (report, again) = {
                 let mut m = lock(&memory);
                 m.in_flight.remove(&id);
-                match outcome {
+                let again = m.rerun.remove(&id);
+                let report = match outcome {
                     Ok(()) => {
                         m.backoff.remove(&id);
                         m.last_error.remove(&id);
@@ -185,8 +190,14 @@ async fn pass(
                         m.last_error.insert(id, error.clone());
                         (!repeated).then_some(error)
                     }
-                }
+                };
+                (report, again)
             };
+            if again {
+                // A change accepted during the attempt goes out now, not
+                // at the next retry tick.
+                state.environments().work();
+            }
             if let Some(error) = report {
                 note(&state, id, "warning", &error).await;
             }
