@@ -5,7 +5,9 @@
 //! offline cluster (the work waits, never gets lost); an injected image
 //! pull failure shows as `failed` with the Kubernetes reason; pause and
 //! resume restore every workload's replicas; a deletion accepted while the
-//! cluster is offline completes when it returns. Also: who may do what
+//! cluster is offline completes when it returns; a namespace deleted
+//! behind Lapdev's back is re-created; changes in quick succession end in
+//! the last one; an environment outlives its catalog. Also: who may do what
 //! (cluster switches, members, admins, other organizations), that Lapdev
 //! writes only inside its own namespaces (kube-sim's request log), and
 //! that no Secret value reaches the server log or an API answer.
@@ -371,10 +373,19 @@ async fn a_personal_environment_runs_in_its_own_managed_namespace() {
             .call(Method::GET, &org("/environments/alice-dev"), None)
             .await;
     let (_, list) = s.w.api.call(Method::GET, &org("/environments"), None).await;
-    for (what, body) in [("GET", &shown), ("the list", &list), ("events", &events)] {
+    let (status, audit) = s.w.api.call(Method::GET, &org("/audit"), None).await;
+    assert_eq!(status, 200, "{audit}");
+    assert!(audit.to_string().contains("environment.create"), "{audit}");
+    for (what, body) in [
+        ("GET", &shown),
+        ("the list", &list),
+        ("events", &events),
+        ("the audit log", &audit),
+    ] {
         assert_no_secret(what, &body.to_string());
     }
     assert_no_secret("the server log", &s.w.server.proc().log.lines().join("\n"));
+    assert_no_secret("kube-manager's log", &s.c.km.proc().log.lines().join("\n"));
     // The values did reach the cluster.
     let (_, secret) = s
         .kube
@@ -529,6 +540,20 @@ async fn an_image_pull_failure_fails_the_environment_with_the_reason() {
             .call(Method::GET, &org("/environments/broken/events"), None)
             .await;
     assert!(events.to_string().contains("ImagePullBackOff"), "{events}");
+
+    // Fixed in the cluster: it runs, with no message left.
+    let (status, body) = s
+        .kube
+        .send(
+            Method::DELETE,
+            "/kube-sim/v1/fail",
+            Some(json!({"namespace": ns, "kind": "Deployment", "name": "api"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let env = running(&s.w.api, "broken").await;
+    assert_eq!(env.summary.message, None, "{env:?}");
+    assert!(env.workloads.iter().all(|w| w.reason.is_none()), "{env:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -817,4 +842,136 @@ async fn lapdev_writes_only_inside_its_own_namespaces() {
         "apply, pause and resume of 3 Deployments: {scaled}"
     );
     assert!(s.kube.namespace(&ns).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_deleted_behind_lapdevs_back_is_recreated() {
+    let s = setup().await;
+    let ns = s
+        .create(&s.w.api, "dev", "personal")
+        .await
+        .summary
+        .namespace;
+    let before = running(&s.w.api, "dev").await;
+    let (status, body) = s
+        .kube
+        .send(Method::DELETE, &format!("/api/v1/namespaces/{ns}"), None)
+        .await;
+    assert_eq!(status, 202, "terminating: {body}");
+
+    // Seen going (no workloads left), then back with the same generation.
+    s.w.api
+        .wait_environment("dev", "to lose its workloads", |e| {
+            e.revision != before.revision && e.workloads.is_empty()
+        })
+        .await;
+    let env = running(&s.w.api, "dev").await;
+    assert_eq!(env.generation, 1);
+    assert_eq!(env.workloads.len(), 4, "{env:?}");
+    let namespace = s.kube.namespace(&ns).await.expect("re-created");
+    assert_eq!(namespace["metadata"]["labels"]["lapdev.io/managed"], "true");
+    assert_eq!(s.kube.replicas(&ns).await.len(), 4);
+    let (_, events) =
+        s.w.api
+            .call(Method::GET, &org("/environments/dev/events"), None)
+            .await;
+    assert!(
+        events.to_string().contains("disappeared; re-creating it"),
+        "{events}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_in_quick_succession_end_in_the_last_one() {
+    let s = setup().await;
+    // Paused before it ever ran.
+    s.c.sim.proc().signal("STOP");
+    let ns = s
+        .create(&s.w.api, "dev", "personal")
+        .await
+        .summary
+        .namespace;
+    let asked = s.accepted("dev", "pause").await;
+    assert_eq!(asked.summary.status, EnvironmentStatus::Pausing);
+    s.c.sim.proc().signal("CONT");
+    let env =
+        s.w.api
+            .wait_environment_status("dev", EnvironmentStatus::Paused)
+            .await;
+    assert_eq!(env.observed_generation, Some(2));
+    assert!(s.kube.replicas(&ns).await.values().all(|n| *n == 0));
+
+    // Resume, pause, resume at once: the last one wins.
+    for verb in ["resume", "pause", "resume"] {
+        s.accepted("dev", verb).await;
+    }
+    let env =
+        s.w.api
+            .wait_environment("dev", "to run generation 5", |e| {
+                e.observed_generation == Some(5) && e.summary.status == EnvironmentStatus::Running
+            })
+            .await;
+    assert_eq!(env.generation, 5);
+    assert!(s.kube.replicas(&ns).await.values().all(|n| *n == 1));
+
+    // Deleted while still being created: nothing is left behind.
+    s.c.sim.proc().signal("STOP");
+    let brief = s
+        .create(&s.w.api, "brief", "personal")
+        .await
+        .summary
+        .namespace;
+    s.accepted("brief", "delete").await;
+    s.c.sim.proc().signal("CONT");
+    s.w.api.wait_environment_gone("brief").await;
+    assert!(s.kube.namespace(&brief).await.is_none());
+    assert_eq!(s.listed().await, [("dev".into(), "running".into())]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_environment_outlives_its_catalog_and_keeps_its_cluster() {
+    let mut s = setup().await;
+    let ns = s
+        .create(&s.w.api, "dev", "personal")
+        .await
+        .summary
+        .namespace;
+    running(&s.w.api, "dev").await;
+    let (status, body) =
+        s.w.api
+            .call(Method::DELETE, &org("/catalogs/shop"), None)
+            .await;
+    assert_eq!(status, 204, "{body}");
+
+    s.accepted("dev", "pause").await;
+    s.w.api
+        .wait_environment_status("dev", EnvironmentStatus::Paused)
+        .await;
+    s.accepted("dev", "resume").await;
+    let env = running(&s.w.api, "dev").await;
+    assert_eq!(env.summary.catalog, "shop");
+    assert!(s.kube.replicas(&ns).await.values().all(|n| *n == 1));
+
+    // A server restart changes nothing.
+    s.w.server.kill().await;
+    s.w.server.restart().await;
+    s.w.api
+        .wait_environment("dev", "to be running and connected", |e| {
+            e.cluster_connected && e.summary.status == EnvironmentStatus::Running
+        })
+        .await;
+
+    // The cluster cannot go while it has an environment.
+    let (status, body) =
+        s.w.api
+            .call(Method::DELETE, &org("/clusters/prod"), None)
+            .await;
+    assert_eq!(status, 409, "{body}");
+    s.accepted("dev", "delete").await;
+    s.w.api.wait_environment_gone("dev").await;
+    let (status, body) =
+        s.w.api
+            .call(Method::DELETE, &org("/clusters/prod"), None)
+            .await;
+    assert_eq!(status, 204, "{body}");
 }

@@ -1,8 +1,10 @@
 //! End-to-end tests of issue 4, "Connect a Kubernetes cluster": the real
 //! `lapdev server`, `kube-sim` and `lapdev-kube-manager` binaries as separate
 //! processes on loopback (TLS WebSocket, cluster token, kubeconfig), and
-//! `lapdev demo`; and the App Catalog dashboard pages in a headless Chromium
-//! (`dashboard`). Build the binaries first: `cargo build --workspace --bins`.
+//! `lapdev demo`; the App Catalog dashboard pages in a headless Chromium
+//! (`dashboard`); and environments across crashes, restarts and offline
+//! clusters (`environments`). Build the binaries first:
+//! `cargo build --workspace --bins`.
 //!
 //! Every wait is for an event (a log line, a status seen through the API);
 //! nothing here asserts on timing.
