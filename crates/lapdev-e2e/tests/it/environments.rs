@@ -3,7 +3,8 @@
 //! catalog of the shop becomes an environment in a `lapdev-*` namespace
 //! and runs; it survives a server crash, a kube-manager restart and an
 //! offline cluster (the work waits, never gets lost); an injected image
-//! pull failure shows as `failed` with the Kubernetes reason; pause and
+//! pull failure shows as `failed` with the Kubernetes reason (one failing
+//! Pod of three as `degraded`); pause and
 //! resume restore every workload's replicas; a deletion accepted while the
 //! cluster is offline completes when it returns; a namespace deleted
 //! behind Lapdev's back is re-created; changes in quick succession end in
@@ -974,4 +975,38 @@ async fn an_environment_outlives_its_catalog_and_keeps_its_cluster() {
             .call(Method::DELETE, &org("/clusters/prod"), None)
             .await;
     assert_eq!(status, 204, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_failing_pod_of_three_degrades_a_shared_environment() {
+    let s = setup().await;
+    let ns = s.create(&s.w.api, "team", "shared").await.summary.namespace;
+    running(&s.w.api, "team").await;
+    let (status, pods) = s.kube.get(&format!("/api/v1/namespaces/{ns}/pods")).await;
+    assert_eq!(status, 200, "{pods}");
+    let pod = pods["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|p| p["metadata"]["name"].as_str())
+        .find(|n| n.starts_with("api-"))
+        .unwrap_or_else(|| panic!("no Pod of api in {pods}"))
+        .to_string();
+    s.kube.fail(&ns, "Pod", &pod).await;
+
+    let env =
+        s.w.api
+            .wait_environment_status("team", EnvironmentStatus::Degraded)
+            .await;
+    let message = env.summary.message.clone().unwrap_or_default();
+    assert!(
+        message.starts_with("Deployment/api: ImagePullBackOff"),
+        "{env:?}"
+    );
+    let api = env
+        .workloads
+        .iter()
+        .find(|w| w.name == "api")
+        .unwrap_or_else(|| panic!("{env:?}"));
+    assert_eq!((api.desired, api.available), (3, 2), "{env:?}");
 }
