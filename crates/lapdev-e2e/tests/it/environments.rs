@@ -4,9 +4,9 @@
 //! and runs; it survives a server crash, a kube-manager restart and an
 //! offline cluster (the work waits, never gets lost); an injected image
 //! pull failure shows as `failed` with the Kubernetes reason (one failing
-//! Pod of three as `degraded`); pause and
-//! resume restore every workload's replicas; a deletion accepted while the
-//! cluster is offline completes when it returns; a namespace deleted
+//! Pod of three as `degraded`); pause and resume restore every workload's
+//! replicas; a deletion accepted while the cluster is offline completes
+//! when it returns; a namespace deleted
 //! behind Lapdev's back is re-created; changes in quick succession end in
 //! the last one; an environment outlives its catalog. Also: who may do what
 //! (cluster switches, members, admins, other organizations), that Lapdev
