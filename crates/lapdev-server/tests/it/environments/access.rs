@@ -107,12 +107,19 @@ async fn the_permission_matrix() {
     assert_eq!(s, StatusCode::ACCEPTED, "{b}");
     assert_eq!(b["status"], "deleting");
     w.wait_gone("bobs").await;
+    // Owners delete their own.
+    w.create_ok(&carol, "carols", "personal").await;
+    let (s, b) = w.delete(&carol, "carols").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    w.wait_gone("carols").await;
 
     // Audit: every accepted change, by whom; refusals left no entry.
     let (actions, audit) = w.audit().await;
     assert_eq!(
         actions,
         [
+            "environment.delete",
+            "environment.create",
             "environment.delete",
             "environment.pause",
             "environment.resume",

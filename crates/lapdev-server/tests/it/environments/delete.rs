@@ -85,13 +85,24 @@ async fn an_environment_disappears_once_its_namespace_is_gone() {
     w.wait_gone("three").await;
     assert!(w.names(w.admin()).await.is_empty());
 
+    // Not a namespace Lapdev manages (kube-manager refuses): nothing of
+    // ours is there, so the environment goes and the namespace stays.
+    w.fake.answer_delete(Answer::Fail(TunnelError::forbidden(
+        "namespace is not labelled lapdev.io/managed",
+    )));
+    let env = w.create_ok(w.admin(), "four", "personal").await;
+    w.fake.wait_apply(ns(&env), 1, 1).await;
+    let (s, _) = w.delete(w.admin(), "four").await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    w.wait_gone("four").await;
+
     let (actions, _) = w.audit().await;
     assert_eq!(
         actions
             .iter()
             .filter(|a| *a == "environment.delete")
             .count(),
-        3,
+        4,
         "{actions:?}"
     );
 }

@@ -8,7 +8,7 @@
 
 use lapdev_tunnel_proto::EnvironmentPhase;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{ENVS, World, deployment, ns, report};
 
@@ -137,6 +137,11 @@ async fn reported_status_moves_the_environment() {
     let (_, resuming) = w.act(w.admin(), "st", "resume").await;
     assert_eq!(resuming["status"], "resuming");
     w.fake.wait_apply(ns(&env), 3, 1).await;
+    // (Recorded before the reports below, so the events' order is known.)
+    w.wait_env("st", "applied the resume", |e| {
+        e["observed_generation"] == 3
+    })
+    .await;
     // A late report of an older generation does not make it look running.
     w.link()
         .report(report(&env, 2, EnvironmentPhase::Paused, vec![]))
@@ -182,10 +187,11 @@ async fn reported_status_moves_the_environment() {
     );
     let level = |i: usize| items[i]["level"].as_str().unwrap();
     assert_eq!((level(failed_at), level(paused_at)), ("warning", "info"));
-    let times: Vec<&Value> = items.iter().map(|e| &e["at"]).collect();
-    let mut sorted = times.clone();
-    sorted.sort_by(|a, b| b.as_str().cmp(&a.as_str()));
-    assert_eq!(times, sorted, "newest first");
+    let times: Vec<jiff::Timestamp> = items
+        .iter()
+        .map(|e| e["at"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(times.is_sorted_by(|a, b| a >= b), "newest first: {times:?}");
     let (s, one) =
         w.t.get(&format!("{ENVS}/st/events?limit=1"), w.admin())
             .await;
@@ -199,4 +205,42 @@ fn position(messages: &[&str], prefix: &str) -> usize {
         .iter()
         .position(|m| m.starts_with(prefix))
         .unwrap_or_else(|| panic!("no event starting {prefix:?} in {messages:#?}"))
+}
+
+#[tokio::test]
+async fn a_namespace_deleted_behind_lapdevs_back_is_recreated() {
+    let w = World::start().await;
+    let env = w.create_ok(w.admin(), "back", "personal").await;
+    w.fake.wait_apply(ns(&env), 1, 1).await;
+    w.link()
+        .report(report(&env, 1, EnvironmentPhase::Running, vec![]))
+        .await;
+    let running = w.wait_status("back", "running").await;
+
+    // Another cluster reporting this namespace gone changes nothing: a
+    // report is only about the reporting cluster's namespaces.
+    let (_, token) = super::add_cluster(&w.t, "other", json!({})).await;
+    let other = super::fake::Fake::new();
+    let other_link = other.connect(&w.t, &token).await;
+    let mut gone = report(&env, 1, EnvironmentPhase::Deleted, vec![]);
+    gone.environment_id = None;
+    gone.observed_generation = None;
+    other_link.report(gone.clone()).await;
+    assert_eq!(w.env_ok("back").await, running, "ignored");
+
+    // Its own cluster reports it gone: the same generation is sent again.
+    w.link().report(gone).await;
+    let again = w.fake.wait_apply(ns(&env), 1, 2).await;
+    assert!(!again.paused);
+    let events = w.events("back").await;
+    assert!(
+        events.contains(&format!(
+            "namespace {} disappeared; re-creating it",
+            ns(&env)
+        )),
+        "{events:?}"
+    );
+    let env = w.env_ok("back").await;
+    assert_eq!(env["status"], "creating", "{env}");
+    assert!(other.seen().is_empty(), "{:?}", other.seen());
 }
