@@ -402,3 +402,9 @@ pub(crate) async fn member(t: &TestServer, name: &str, role: &str) -> String {
 pub(crate) fn ns(env: &Value) -> &str {
     env["namespace"].as_str().unwrap()
 }
+
+/// Base64, as Secret values travel to the cluster.
+pub(crate) fn b64(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::fake::Fake;
-use super::{API_KEY, DB_TOKEN, ENVS, World, add_cluster, body, wait_disconnected};
+use super::{API_KEY, DB_TOKEN, ENVS, World, add_cluster, b64, body, wait_disconnected};
 use crate::summary;
 
 /// `(status summary, message)` of a refused create.
@@ -273,9 +273,17 @@ async fn replicas_default_to_one_for_personal_and_production_for_shared() {
     assert_eq!(mine["owner"], "admin");
     let (_, list) = w.t.get(&format!("{ENVS}?kind=shared"), w.admin()).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
-}
-
-fn b64(s: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(s)
+    // Pages: 3, then the last one.
+    let (s, first) = w.t.get(&format!("{ENVS}?limit=3"), w.admin()).await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    assert_eq!(first["items"].as_array().unwrap().len(), 3);
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let (s, last) =
+        w.t.get(&format!("{ENVS}?limit=3&cursor={cursor}"), w.admin())
+            .await;
+    assert_eq!(s, StatusCode::OK, "{last}");
+    assert_eq!(last["items"].as_array().unwrap().len(), 1, "{last}");
+    assert!(last["next_cursor"].is_null(), "{last}");
+    let (s, b) = w.t.get(&format!("{ENVS}?limit=0"), w.admin()).await;
+    assert_eq!(crate::summary(s, &b), "422 invalid field=limit");
 }

@@ -10,7 +10,9 @@ use lapdev_tunnel_proto::{ErrorCode, TunnelError};
 use reqwest::StatusCode;
 
 use super::fake::{APPLY_WARNING, Answer};
-use super::{World, ns};
+use serde_json::json;
+
+use super::{API_KEY, DB_TOKEN, World, b64, body, ns};
 
 #[tokio::test]
 async fn each_change_is_sent_with_the_next_generation() {
@@ -130,11 +132,19 @@ async fn changes_made_while_the_cluster_is_away_are_sent_when_it_returns() {
 #[tokio::test]
 async fn pending_work_survives_a_server_restart() {
     let w = World::start().await;
-    // The cluster never answers the first apply: still pending at shutdown.
+    let quiet = w.create_ok(w.admin(), "quiet", "shared").await;
+    w.fake.wait_apply(ns(&quiet), 1, 1).await;
+    // The cluster never answers this apply: still pending at shutdown.
     w.fake.script_apply([Answer::Silent]);
-    let env = w.create_ok(w.admin(), "durable", "personal").await;
-    let ns = ns(&env).to_string();
-    w.fake.wait_apply(&ns, 1, 1).await;
+    let mut req = body("durable", "vault", "dev", "personal");
+    req["secret_values"] = json!([
+        {"secret": "db", "key": "api-key", "value": API_KEY},
+        {"secret": "db", "key": "token", "value": DB_TOKEN},
+    ]);
+    let (s, env) = w.create(w.admin(), req).await;
+    assert_eq!(s, StatusCode::CREATED, "{env}");
+    let durable = ns(&env).to_string();
+    w.fake.wait_apply(&durable, 1, 1).await;
 
     let mut w = w.restart().await;
     let env = w.env_ok("durable").await;
@@ -146,16 +156,53 @@ async fn pending_work_survives_a_server_restart() {
         "{env}"
     );
     // A change accepted by the new process while the cluster is away.
-    let (s, b) = w.act(w.admin(), "durable", "pause").await;
+    let (s, b) = w.act(w.admin(), "quiet", "pause").await;
     assert_eq!(s, StatusCode::ACCEPTED, "{b}");
 
+    // The new process sends what the old one left unfinished, Secret
+    // values still readable, and what it accepted itself.
     w.reconnect().await;
-    let sent = w.fake.wait_apply(&ns, 2, 1).await;
-    assert!(sent.paused);
+    let sent = w.fake.wait_apply(&durable, 1, 2).await;
+    assert!(!sent.paused);
+    assert_eq!(sent.secret_keys(), ["db/api-key", "db/token"]);
+    let values = &sent.secret_values.0["db"];
+    assert!(
+        values["api-key"] == b64(API_KEY) && values["token"] == b64(DB_TOKEN),
+        "other values after the restart for {:?}",
+        sent.secret_keys()
+    );
+    assert!(w.fake.wait_apply(ns(&quiet), 2, 1).await.paused);
     w.wait_env("durable", "applied after the restart", |e| {
+        e["observed_generation"] == 1
+    })
+    .await;
+    w.wait_env("quiet", "paused after the restart", |e| {
         e["observed_generation"] == 2
     })
     .await;
+}
+
+#[tokio::test]
+async fn an_environment_keeps_its_objects_when_its_catalog_goes() {
+    let w = World::start().await;
+    let env = w.create_ok(w.admin(), "orphan", "personal").await;
+    w.fake.wait_apply(ns(&env), 1, 1).await;
+    let (s, b) =
+        w.t.call(
+            reqwest::Method::DELETE,
+            "/api/v1/orgs/default/catalogs/shop",
+            Some(w.admin()),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let env = w.env_ok("orphan").await;
+    assert_eq!(env["catalog"], "shop", "the name at creation");
+    let (s, b) = w.act(w.admin(), "orphan", "pause").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let paused = w.fake.wait_apply(ns(&env), 2, 1).await;
+    assert!(paused.paused);
+    assert_eq!(paused.objects, 3, "its own copy of the objects");
 }
 
 #[tokio::test]

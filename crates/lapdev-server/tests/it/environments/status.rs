@@ -198,6 +198,10 @@ async fn reported_status_moves_the_environment() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(one["items"].as_array().unwrap().len(), 1);
     assert_eq!(one["items"][0], items[0]);
+    let (s, b) =
+        w.t.get(&format!("{ENVS}/st/events?limit=0"), w.admin())
+            .await;
+    assert_eq!(crate::summary(s, &b), "422 invalid field=limit", "{b}");
 }
 
 fn position(messages: &[&str], prefix: &str) -> usize {
