@@ -130,6 +130,30 @@ async fn the_permission_matrix() {
         ],
         "{audit}"
     );
+    // Each names who did it to which environment.
+    let who: Vec<(&str, &str, &str)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["object_kind"] == "environment")
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["actor"]["username"].as_str().unwrap(),
+                e["object_name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        who[..5],
+        [
+            ("environment.delete", "carol", "carols"),
+            ("environment.create", "carol", "carols"),
+            ("environment.delete", "admin", "bobs"),
+            ("environment.pause", "admin", "team"),
+            ("environment.resume", "bob", "bobs"),
+        ]
+    );
 }
 
 async fn names_sorted(w: &World, token: &str) -> Vec<String> {

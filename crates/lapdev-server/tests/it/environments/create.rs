@@ -136,6 +136,7 @@ async fn names_must_be_valid_and_free() {
 
 #[tokio::test]
 async fn secret_values_are_required_checked_and_never_echoed() {
+    let log = crate::log_capture::LogCapture::start();
     let w = World::start().await;
     let with = |values: Vec<Value>| {
         let mut b = body("v", "vault", "dev", "personal");
@@ -225,6 +226,16 @@ async fn secret_values_are_required_checked_and_never_echoed() {
         create["details"]["secret_values"],
         json!(["db/api-key", "db/token"]),
         "{create}"
+    );
+    // Nor the log, at TRACE, in plain text or as sent (base64).
+    w.wait_env("v", "applied", |e| e["observed_generation"] == 1)
+        .await;
+    let text = log.text();
+    assert!(text.contains("tunnel connected"), "the capture works");
+    check(&text);
+    assert!(
+        !text.contains(&b64(API_KEY)) && !text.contains(&b64(DB_TOKEN)),
+        "a value reached the log in base64"
     );
 }
 

@@ -43,6 +43,10 @@ async fn each_change_is_sent_with_the_next_generation() {
     let (s, resumed) = w.act(w.admin(), "gen", "resume").await;
     assert_eq!(s, StatusCode::ACCEPTED, "{resumed}");
     assert_eq!(resumed["generation"], 3);
+    // Resuming a running environment changes nothing either.
+    let (s, resumed) = w.act(w.admin(), "gen", "resume").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{resumed}");
+    assert_eq!(resumed["generation"], 3);
     assert!(!w.fake.wait_apply(ns, 3, 1).await.paused);
     let done = w
         .wait_env("gen", "applied generation 3", |e| {
