@@ -4,7 +4,8 @@
 //! was connected at the time, reconnects later (and then gets everything
 //! of its own again), or the server restarted in between. A refusal
 //! (`invalid`) fails the environment for that generation and is not
-//! retried; a transient error is.
+//! retried; a transient error is, and so is an apply cut off by a
+//! reconnect. An environment keeps its objects when its catalog goes.
 
 use lapdev_tunnel_proto::{ErrorCode, TunnelError};
 use reqwest::StatusCode;
@@ -266,4 +267,18 @@ async fn a_transient_failure_is_retried() {
             .any(|e| e == "cluster dev could not do it: the API server is unavailable"),
         "{events:?}"
     );
+}
+
+#[tokio::test]
+async fn an_apply_cut_off_by_a_reconnect_is_sent_on_the_new_connection() {
+    let mut w = World::start().await;
+    w.fake.script_apply([Answer::Silent]);
+    let env = w.create_ok(w.admin(), "cut", "personal").await;
+    w.fake.wait_apply(ns(&env), 1, 1).await;
+    // kube-manager reconnects (a new connection replaces the old one)
+    // before answering: the new connection gets the apply again.
+    w.reconnect().await;
+    w.fake.wait_apply(ns(&env), 1, 2).await;
+    w.wait_env("cut", "applied", |e| e["observed_generation"] == 1)
+        .await;
 }
