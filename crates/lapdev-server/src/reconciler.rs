@@ -138,6 +138,13 @@ async fn pass(
         Scope::Pending | Scope::All => None,
     };
     let envs = state.db().environments_on_cluster(cluster).await?;
+    if cluster.is_none() {
+        // Forget what is remembered about environments that are gone.
+        let live: HashSet<EnvironmentId> = envs.iter().map(|e| e.id).collect();
+        let mut m = lock(memory);
+        m.backoff.retain(|id, _| live.contains(id));
+        m.last_error.retain(|id, _| live.contains(id));
+    }
     let now = Instant::now();
     for env in envs {
         let refused =
