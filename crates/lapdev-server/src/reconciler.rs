@@ -171,12 +171,22 @@ async fn pass(
         let state = state.clone();
         let memory = memory.clone();
         let permits = permits.clone();
+        let pending_only = matches!(scope, Scope::Pending);
         state.tasks().clone().spawn(async move {
             let Ok(_permit) = permits.acquire_owned().await else {
                 return;
             };
             let id = env.id;
-            let outcome = sync(&state, &env).await;
+            // The pass decided on a snapshot; an attempt that ended since
+            // (or a deletion) may have made this one unnecessary. Sending
+            // a stale record would apply the same generation twice.
+            let outcome = match state.db().environment_by_id(id).await {
+                Ok(Some(fresh)) if fresh.needs_reconcile() || !pending_only => {
+                    sync(&state, &fresh).await
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(format!("could not read the environment: {}", Chain(&e))),
+            };
             let (report, again) = {
                 let mut m = lock(&memory);
                 m.in_flight.remove(&id);

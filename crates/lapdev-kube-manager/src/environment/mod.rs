@@ -103,7 +103,7 @@ pub async fn reconcile(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let plan = build_environment(&catalog, &spec, &NoExtension).map_err(environment_error)?;
-    let previous = existing_generation(client, &ns).await?;
+    let (existed, previous) = existing_generation(client, &ns).await?;
     // A late duplicate of an older state must not roll the namespace back.
     if let Some(applied) = previous.filter(|g| *g > request.generation) {
         return Err(TunnelError::invalid(format!(
@@ -128,7 +128,13 @@ pub async fn reconcile(
     }
     let applied: Vec<ObjectRef> = plan.objects.iter().map(|o| o.object_ref()).collect();
     let desired = applied.iter().cloned().collect();
-    let pruned = prune::prune(client, &ns, &spec.environment.id, &desired).await?;
+    // A namespace created just now holds only what was applied: nothing to
+    // prune, and 8 listings saved.
+    let pruned = if existed {
+        prune::prune(client, &ns, &spec.environment.id, &desired).await?
+    } else {
+        Vec::new()
+    };
 
     // Last: the namespace records the generation now applied.
     if let Some(namespace) = plan.objects.first() {
@@ -157,18 +163,18 @@ pub async fn reconcile(
     })
 }
 
-/// The generation recorded on the namespace, after checking that an
-/// existing namespace was created by Lapdev. `None` for a new namespace.
+/// Whether the namespace exists, and the generation recorded on it, after
+/// checking that an existing namespace was created by Lapdev.
 async fn existing_generation(
     client: &kube::Client,
     ns: &ManagedNamespace,
-) -> Result<Option<u64>, TunnelError> {
+) -> Result<(bool, Option<u64>), TunnelError> {
     let api: Api<Namespace> = Api::all(client.clone());
     let Some(object) = api.get_opt(ns.as_str()).await.map_err(kube_error)? else {
-        return Ok(None);
+        return Ok((false, None));
     };
     guard::check_managed_label(ns, &object)?;
-    Ok(recorded_generation(&object))
+    Ok((true, recorded_generation(&object)))
 }
 
 /// The generation a namespace records as applied completely
