@@ -390,18 +390,7 @@ impl Db {
         key_id: &str,
         limit: u32,
     ) -> DbResult<Vec<(CatalogId, SealedValue)>> {
-        let rows = sqlx::query(
-            "SELECT catalog_id, object, field, secret_key, key_id, nonce, ciphertext \
-             FROM catalog_secret_values WHERE key_id <> $1 \
-             ORDER BY catalog_id, object, field, secret_key LIMIT $2",
-        )
-        .bind(key_id)
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| Ok((get_parsed(r, "catalog_id")?, value_from_row(r)?)))
-            .collect()
+        values_not_under(self, SealedTable::Catalogs, key_id, limit).await
     }
 
     /// Replaces one value's ciphertext (same catalog, object, field, key)
@@ -412,22 +401,81 @@ impl Db {
         old_key_id: &str,
         value: &SealedValue,
     ) -> DbResult<bool> {
-        let n = sqlx::query(
-            "UPDATE catalog_secret_values SET key_id = $1, nonce = $2, ciphertext = $3 \
-             WHERE catalog_id = $4 AND object = $5 AND field = $6 AND secret_key = $7 \
-             AND key_id = $8",
+        value_replace(
+            self,
+            SealedTable::Catalogs,
+            &catalog.to_string(),
+            old_key_id,
+            value,
         )
-        .bind(value.key_id.as_str())
-        .bind(value.nonce.as_str())
-        .bind(value.ciphertext.as_str())
-        .bind(catalog.to_string())
-        .bind(value.object.as_str())
-        .bind(value.field.as_str())
-        .bind(value.key.as_str())
-        .bind(old_key_id)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(n > 0)
+        .await
     }
+}
+
+/// The two tables of sealed values, which have the same shape.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SealedTable {
+    Catalogs,
+    Environments,
+}
+
+impl SealedTable {
+    /// `(table, owner column)`.
+    const fn names(self) -> (&'static str, &'static str) {
+        match self {
+            SealedTable::Catalogs => ("catalog_secret_values", "catalog_id"),
+            SealedTable::Environments => ("environment_secret_values", "environment_id"),
+        }
+    }
+}
+
+/// Up to `limit` values of `table` not sealed with `key_id`, with their owner.
+pub(crate) async fn values_not_under<O: std::str::FromStr>(
+    db: &Db,
+    table: SealedTable,
+    key_id: &str,
+    limit: u32,
+) -> DbResult<Vec<(O, SealedValue)>> {
+    let (table, owner) = table.names();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {owner} AS owner, object, field, secret_key, key_id, nonce, ciphertext \
+         FROM {table} WHERE key_id <> $1 \
+         ORDER BY {owner}, object, field, secret_key LIMIT $2"
+    )))
+    .bind(key_id)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| Ok((get_parsed(r, "owner")?, value_from_row(r)?)))
+        .collect()
+}
+
+/// Replaces one value's ciphertext in `table` if it is still sealed with
+/// `old_key_id`. Returns whether it changed.
+pub(crate) async fn value_replace(
+    db: &Db,
+    table: SealedTable,
+    owner_id: &str,
+    old_key_id: &str,
+    value: &SealedValue,
+) -> DbResult<bool> {
+    let (table, owner) = table.names();
+    let n = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {table} SET key_id = $1, nonce = $2, ciphertext = $3 \
+         WHERE {owner} = $4 AND object = $5 AND field = $6 AND secret_key = $7 \
+         AND key_id = $8"
+    )))
+    .bind(value.key_id.as_str())
+    .bind(value.nonce.as_str())
+    .bind(value.ciphertext.as_str())
+    .bind(owner_id)
+    .bind(value.object.as_str())
+    .bind(value.field.as_str())
+    .bind(value.key.as_str())
+    .bind(old_key_id)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    Ok(n > 0)
 }

@@ -16,7 +16,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, NewAuditEvent};
-use crate::catalogs::value_from_row;
+use crate::catalogs::{SealedTable, value_from_row, value_replace, values_not_under};
 use crate::row::{fetch_limit, get_parsed, get_string, get_ts, get_validated, millis};
 use crate::{Db, DbError, DbResult, SealedValue, Slice, conflict_as};
 
@@ -642,18 +642,7 @@ impl Db {
         key_id: &str,
         limit: u32,
     ) -> DbResult<Vec<(EnvironmentId, SealedValue)>> {
-        let rows = sqlx::query(
-            "SELECT environment_id, object, field, secret_key, key_id, nonce, ciphertext \
-             FROM environment_secret_values WHERE key_id <> $1 \
-             ORDER BY environment_id, object, field, secret_key LIMIT $2",
-        )
-        .bind(key_id)
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| Ok((get_parsed(r, "environment_id")?, value_from_row(r)?)))
-            .collect()
+        values_not_under(self, SealedTable::Environments, key_id, limit).await
     }
 
     /// Replaces one environment value's ciphertext if it is still sealed
@@ -664,22 +653,13 @@ impl Db {
         old_key_id: &str,
         value: &SealedValue,
     ) -> DbResult<bool> {
-        let n = sqlx::query(
-            "UPDATE environment_secret_values SET key_id = $1, nonce = $2, ciphertext = $3 \
-             WHERE environment_id = $4 AND object = $5 AND field = $6 AND secret_key = $7 \
-             AND key_id = $8",
+        value_replace(
+            self,
+            SealedTable::Environments,
+            &env.to_string(),
+            old_key_id,
+            value,
         )
-        .bind(value.key_id.as_str())
-        .bind(value.nonce.as_str())
-        .bind(value.ciphertext.as_str())
-        .bind(env.to_string())
-        .bind(value.object.as_str())
-        .bind(value.field.as_str())
-        .bind(value.key.as_str())
-        .bind(old_key_id)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(n > 0)
+        .await
     }
 }

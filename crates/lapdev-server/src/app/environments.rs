@@ -31,7 +31,6 @@ use lapdev_domain::{DesiredState, EnvironmentId, EnvironmentKind, Role};
 use lapdev_tunnel_proto::{EnvironmentPhase, WorkloadStatus};
 
 use super::catalog_content as content;
-use super::clusters::status_of as cluster_status;
 use super::organizations::authorize_org;
 use super::workloads::kind_from_proto;
 use super::{AppError, AppResult, PageRequest, page};
@@ -316,19 +315,7 @@ async fn target_cluster(
             cluster.name, cluster.name
         )));
     }
-    match cluster_status(state, &cluster).0 {
-        lapdev_api::ClusterStatus::Active => Ok(cluster),
-        lapdev_api::ClusterStatus::Pending => Err(AppError::Conflict(format!(
-            "cluster {} has never connected: install kube-manager in it first \
-             (lapdev cluster install-manifest {})",
-            cluster.name, cluster.name
-        ))),
-        lapdev_api::ClusterStatus::Offline => Err(AppError::ClusterUnavailable(format!(
-            "cluster {} is offline: its kube-manager is not connected; check that it runs, \
-             then try again",
-            cluster.name
-        ))),
-    }
+    super::workloads::connected(state, cluster)
 }
 
 /// `lapdev-<name>-<5 random base36 characters>`: at most 63 characters (the

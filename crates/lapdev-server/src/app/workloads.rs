@@ -41,6 +41,12 @@ pub(crate) async fn source_cluster(
             cluster.name, cluster.name
         )));
     }
+    connected(state, cluster)
+}
+
+/// `cluster`, if kube-manager is connected now (409 when it never
+/// connected, 503 when offline).
+pub(crate) fn connected(state: &AppState, cluster: ClusterRecord) -> AppResult<ClusterRecord> {
     match status_of(state, &cluster).0 {
         ClusterStatus::Active => Ok(cluster),
         ClusterStatus::Pending => Err(AppError::Conflict(format!(
