@@ -12,6 +12,8 @@ use crate::registry::ResourceDef;
 
 const NET: u32 = u32::from_be_bytes([10, 96, 0, 0]);
 const SIZE: u32 = 1 << 20; // a /12
+/// The static subrange: min(max(16, size / 16), 256) addresses.
+const STATIC: u32 = 256;
 
 /// Allocates Service cluster IPs from 10.96.0.0/12.
 #[derive(Debug, Default)]
@@ -51,12 +53,22 @@ impl IpAllocator {
             }
             return Ok(r.to_string());
         }
-        for _ in 0..SIZE {
-            // Skip the network address and .1 (the `kubernetes` Service's by convention).
-            self.next = (self.next + 1) % SIZE;
-            let n = NET + self.next.max(10);
+        // Like the API server's static subrange (KEP-3070): the first
+        // addresses (10.96.0.1 for `kubernetes`, 10.96.0.10 for DNS) stay
+        // free for Services that name theirs, and are handed out only when
+        // the rest of the range is full. The network and broadcast
+        // addresses never are.
+        let dynamic = SIZE - 1 - STATIC;
+        for _ in 0..dynamic {
+            self.next = (self.next + 1) % dynamic;
+            let n = NET + STATIC + self.next;
             if self.used.insert(n) {
                 return Ok(Ipv4Addr::from(n).to_string());
+            }
+        }
+        for offset in 1..STATIC {
+            if self.used.insert(NET + offset) {
+                return Ok(Ipv4Addr::from(NET + offset).to_string());
             }
         }
         Err(Cause::invalid("spec.clusterIP", "range is full"))

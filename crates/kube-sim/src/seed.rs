@@ -104,6 +104,14 @@ pub(crate) fn read_path(path: &Path) -> Result<Vec<(String, String)>, SeedError>
         .collect()
 }
 
+/// Whether a Service names its cluster IP (not headless, not left empty).
+fn claims_cluster_ip(service: &Value) -> bool {
+    service
+        .pointer("/spec/clusterIP")
+        .and_then(Value::as_str)
+        .is_some_and(|ip| !ip.is_empty() && ip != "None")
+}
+
 /// The namespaces every cluster starts with.
 pub(crate) fn bootstrap(core: &Core) {
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
@@ -116,7 +124,10 @@ pub(crate) fn bootstrap(core: &Core) {
     }
 }
 
-/// Creates the documents: Namespaces first, then Nodes, then the rest in order.
+/// Creates the documents: Namespaces first, then Nodes, then Services that
+/// name their clusterIP, then the rest in order. An address is only handed
+/// out after every seed file has claimed its own (the sample's `kube-dns`
+/// claims 10.96.0.10, whatever `--seed` loads before it).
 /// Namespaces that already exist are skipped.
 pub(crate) fn load(core: &Core, files: &[(String, String)]) -> Result<usize, SeedError> {
     let mut docs = Vec::new();
@@ -128,7 +139,8 @@ pub(crate) fn load(core: &Core, files: &[(String, String)]) -> Result<usize, See
     let rank = |d: &Value| match d.get("kind").and_then(Value::as_str) {
         Some("Namespace") => 0,
         Some("Node") => 1,
-        _ => 2,
+        Some("Service") if claims_cluster_ip(d) => 2,
+        _ => 3,
     };
     docs.sort_by_key(|(_, d)| rank(d));
     let mut n = 0;

@@ -118,3 +118,54 @@ async fn sample_seed_is_a_realistic_cluster() {
         .unwrap();
     assert_eq!(billing.items.len(), 1);
 }
+
+/// A `--seed` directory loads before the sample seed, and no address it is
+/// handed may be one a later file claims: Services that name their
+/// clusterIP are created first, and handed-out addresses come from above
+/// the static subrange (the sample's `kube-dns` claims 10.96.0.10).
+#[tokio::test]
+async fn seeded_services_never_take_a_claimed_cluster_ip() {
+    sim_only!("seeding is a kube-sim feature");
+    let dir = tempfile::tempdir().unwrap();
+    let mut unnamed = String::from("apiVersion: v1\nkind: Namespace\nmetadata: {name: seeded}\n");
+    for i in 0..12 {
+        unnamed.push_str(&format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}, namespace: seeded}}\nspec: {{ports: [{{port: 80}}]}}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("a.yaml"), unnamed).unwrap();
+    // A later file claims the first address the allocator would hand out.
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: claimed, namespace: seeded}\nspec: {clusterIP: 10.96.1.1, ports: [{port: 80}]}\n",
+    )
+    .unwrap();
+    let sim = KubeSim::builder()
+        .seed_dir(dir.path())
+        .sample_seed()
+        .build()
+        .unwrap();
+    let ip = |svc: Service| svc.spec.unwrap().cluster_ip.unwrap();
+    let c = sim.client();
+    let seeded = Api::<Service>::namespaced(c.clone(), "seeded");
+    assert_eq!(ip(seeded.get("claimed").await.unwrap()), "10.96.1.1");
+    let system = Api::<Service>::namespaced(c.clone(), "kube-system");
+    assert_eq!(ip(system.get("kube-dns").await.unwrap()), "10.96.0.10");
+    let kubernetes = Api::<Service>::namespaced(c, "default");
+    assert_eq!(ip(kubernetes.get("kubernetes").await.unwrap()), "10.96.0.1");
+    let mut handed_out: Vec<String> = seeded
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.metadata.name.as_deref() != Some("claimed"))
+        .map(ip)
+        .collect();
+    handed_out.sort();
+    handed_out.dedup();
+    assert_eq!(handed_out.len(), 12);
+    assert!(
+        handed_out.iter().all(|ip| !ip.starts_with("10.96.0.")),
+        "{handed_out:?}"
+    );
+}
