@@ -1,5 +1,9 @@
-//! Reads what the cluster says about one environment namespace into
-//! [`Observed`] (reads only), for [`status::evaluate`](super::status::evaluate).
+//! What the cluster says about one environment namespace, as
+//! [`Observed`] for [`status::evaluate`](super::status::evaluate): one pure
+//! mapping ([`observed`]) from the Namespace and its Lapdev workloads and
+//! Pods, fed either by the watch's in-memory stores
+//! ([`watch`](super::watch)) or by reading the API now ([`collect`], for an
+//! explicit `GetEnvironmentStatus`).
 
 use k8s_openapi::api::apps::v1::{
     DaemonSet, DaemonSetCondition, Deployment, DeploymentCondition, StatefulSet,
@@ -16,7 +20,8 @@ use super::status::{Observed, PodFacts, WorkloadFacts, evaluate};
 use super::{PAUSED_ANNOTATION, recorded_generation};
 use crate::dispatch::kube_error;
 
-/// The environment's status now.
+/// The environment's status now, read from the API: a namespace GET and
+/// four LISTs.
 pub async fn collect(
     client: &kube::Client,
     ns: &ManagedNamespace,
@@ -29,61 +34,81 @@ pub async fn observe(
     client: &kube::Client,
     ns: &ManagedNamespace,
 ) -> Result<Observed, TunnelError> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let Some(namespace) = namespaces.get_opt(ns.as_str()).await.map_err(kube_error)? else {
+        return Ok(observed(ns, None, [], [], [], []));
+    };
+    let lp = ListParams::default().labels(&format!("{}=true", keys::MANAGED));
+    let n = ns.as_str();
+    let deployments = Api::<Deployment>::namespaced(client.clone(), n)
+        .list(&lp)
+        .await
+        .map_err(kube_error)?;
+    let stateful_sets = Api::<StatefulSet>::namespaced(client.clone(), n)
+        .list(&lp)
+        .await
+        .map_err(kube_error)?;
+    let daemon_sets = Api::<DaemonSet>::namespaced(client.clone(), n)
+        .list(&lp)
+        .await
+        .map_err(kube_error)?;
+    let pods = Api::<Pod>::namespaced(client.clone(), n)
+        .list(&lp)
+        .await
+        .map_err(kube_error)?;
+    Ok(observed(
+        ns,
+        Some(&namespace),
+        &deployments,
+        &stateful_sets,
+        &daemon_sets,
+        &pods,
+    ))
+}
+
+/// What `namespace` (`None`: it does not exist) and its Lapdev objects
+/// say, whether they were just listed or are held by the watch. Pods are
+/// taken in name order (as a LIST returns them), so the reason picked
+/// among several waiting Pods does not depend on where they came from.
+pub fn observed<'a>(
+    ns: &ManagedNamespace,
+    namespace: Option<&Namespace>,
+    deployments: impl IntoIterator<Item = &'a Deployment>,
+    stateful_sets: impl IntoIterator<Item = &'a StatefulSet>,
+    daemon_sets: impl IntoIterator<Item = &'a DaemonSet>,
+    pods: impl IntoIterator<Item = &'a Pod>,
+) -> Observed {
     let mut observed = Observed {
         namespace: ns.to_string(),
         ..Observed::default()
     };
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let Some(namespace) = namespaces.get_opt(ns.as_str()).await.map_err(kube_error)? else {
-        return Ok(observed);
+    let Some(namespace) = namespace else {
+        return observed;
     };
+    let meta = &namespace.metadata;
     observed.exists = true;
-    observed.terminating = namespace.metadata.deletion_timestamp.is_some();
-    observed.generation = recorded_generation(&namespace);
-    observed.paused = namespace
-        .metadata
+    observed.terminating = meta.deletion_timestamp.is_some();
+    observed.generation = recorded_generation(namespace);
+    observed.paused = meta
         .annotations
         .as_ref()
         .and_then(|a| a.get(PAUSED_ANNOTATION))
         .is_some_and(|p| p == "true");
-    observed.environment_id = namespace
-        .metadata
+    observed.environment_id = meta
         .labels
         .as_ref()
         .and_then(|l| l.get(keys::ENVIRONMENT))
         .cloned();
-
-    let lp = ListParams::default().labels(&format!("{}=true", keys::MANAGED));
-    let n = ns.as_str();
-    for d in Api::<Deployment>::namespaced(client.clone(), n)
-        .list(&lp)
-        .await
-        .map_err(kube_error)?
-    {
-        observed.workloads.push(deployment(&d));
-    }
-    for s in Api::<StatefulSet>::namespaced(client.clone(), n)
-        .list(&lp)
-        .await
-        .map_err(kube_error)?
-    {
-        observed.workloads.push(stateful_set(&s));
-    }
-    for d in Api::<DaemonSet>::namespaced(client.clone(), n)
-        .list(&lp)
-        .await
-        .map_err(kube_error)?
-    {
-        observed.workloads.push(daemon_set(&d));
-    }
-    for p in Api::<Pod>::namespaced(client.clone(), n)
-        .list(&lp)
-        .await
-        .map_err(kube_error)?
-    {
-        observed.pods.push(pod(&p));
-    }
-    Ok(observed)
+    observed.workloads = deployments
+        .into_iter()
+        .map(deployment)
+        .chain(stateful_sets.into_iter().map(stateful_set))
+        .chain(daemon_sets.into_iter().map(daemon_set))
+        .collect();
+    let mut pods: Vec<&Pod> = pods.into_iter().collect();
+    pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    observed.pods = pods.into_iter().map(pod).collect();
+    observed
 }
 
 fn count(n: Option<i32>) -> u32 {
@@ -212,5 +237,67 @@ pub fn pod(p: &Pod) -> PodFacts {
     PodFacts {
         labels: p.metadata.labels.clone().unwrap_or_default(),
         waiting,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn from<K: serde::de::DeserializeOwned>(v: serde_json::Value) -> K {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn waiting_pod(name: &str, reason: &str) -> Pod {
+        from(json!({
+            "metadata": {"name": name, "labels": {"app": "api"}},
+            "status": {"containerStatuses": [{"name": "api", "image": "api:1", "imageID": "",
+                "ready": false, "restartCount": 0, "state": {"waiting": {"reason": reason}}}]},
+        }))
+    }
+
+    /// The same objects give the same status, in whatever order a store
+    /// holds them; no namespace is no environment.
+    #[test]
+    fn observed_is_the_same_from_a_list_or_a_store() {
+        let ns = ManagedNamespace::parse("lapdev-x").unwrap();
+        let namespace: Namespace = from(json!({"metadata": {
+            "name": "lapdev-x",
+            "labels": {"lapdev.io/managed": "true", "lapdev.io/environment": "env-1"},
+            "annotations": {"lapdev.io/generation": "3", "lapdev.io/paused": "true"},
+        }}));
+        let api: Deployment = from(json!({
+            "metadata": {"name": "api"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "api"}}, "template": {}},
+        }));
+        let pods = [
+            waiting_pod("api-b", "PodInitializing"),
+            waiting_pod("api-a", "ContainerCreating"),
+        ];
+        let reversed: Vec<&Pod> = pods.iter().rev().collect();
+        let listed = observed(&ns, Some(&namespace), [&api], [], [], &pods);
+        let stored = observed(&ns, Some(&namespace), [&api], [], [], reversed);
+        assert_eq!(listed, stored);
+        let status = evaluate(&listed);
+        assert_eq!(
+            (
+                status.environment_id.as_deref(),
+                status.observed_generation,
+                listed.paused
+            ),
+            (Some("env-1"), Some(3), true)
+        );
+        assert_eq!(
+            status.workloads[0].reason.as_deref(),
+            Some("ContainerCreating")
+        );
+        assert_eq!(
+            observed(&ns, None, [&api], [], [], &pods),
+            Observed {
+                namespace: "lapdev-x".into(),
+                ..Observed::default()
+            }
+        );
     }
 }

@@ -3,8 +3,12 @@
 //! scope: kube-manager may watch namespaces) starts, for each of them, a
 //! task watching that namespace's Deployments, StatefulSets, DaemonSets and
 //! Pods (rights it holds there through its `lapdev-environment`
-//! RoleBinding; no cluster-wide pod reads are needed). A burst of events is
-//! debounced into one status read ([`observe::collect`]); a status that
+//! RoleBinding; no cluster-wide pod reads are needed) into reflector
+//! stores, and hands it every new version of the Namespace object. A burst
+//! of events is debounced into one evaluation of what the stores and the
+//! latest Namespace hold ([`observe::observed`]): no request per status.
+//! Nothing is published before every store has completed its initial
+//! listing, so a half-filled cache never reports a status. A status that
 //! differs from the last one is published to the [`StatusFeed`], which
 //! each tunnel session forwards as `environment_status` frames (all current
 //! statuses first, so a reconnect heals a lost frame).
@@ -17,18 +21,19 @@ use futures::stream::{BoxStream, select_all};
 use futures::{StreamExt, future};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Resource};
+use kube::{Api, Resource, ResourceExt};
 use lapdev_manifest::keys;
 use lapdev_tunnel_proto::{EnvironmentPhase, EnvironmentStatus, ManagedNamespace};
 use serde::de::DeserializeOwned;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::observe;
+use super::{observe, status};
 
-/// How long a burst of watch events is gathered before one status read.
+/// How long a burst of watch events is gathered before one status evaluation.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
 
 /// The latest status of every watched environment, and its changes.
@@ -64,6 +69,20 @@ impl StatusFeed {
     /// environment is broadcast once and forgotten.
     pub fn publish(&self, status: EnvironmentStatus) {
         let mut latest = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        self.record(&mut latest, status);
+    }
+
+    /// [`publish`](Self::publish), unless `alive` is cancelled — checked
+    /// under the feed's lock, so a namespace task stopped by [`forget`]
+    /// cannot bring back an environment after its `Deleted`.
+    fn publish_while(&self, status: EnvironmentStatus, alive: &CancellationToken) {
+        let mut latest = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if !alive.is_cancelled() {
+            self.record(&mut latest, status);
+        }
+    }
+
+    fn record(&self, latest: &mut BTreeMap<String, EnvironmentStatus>, status: EnvironmentStatus) {
         if latest.get(&status.namespace) == Some(&status) {
             return;
         }
@@ -78,15 +97,19 @@ impl StatusFeed {
     }
 }
 
+/// A watched namespace: where its task gets the latest Namespace object
+/// (a new version is also the poke), and how it is stopped.
+type Watched = BTreeMap<ManagedNamespace, (watch::Sender<Namespace>, CancellationToken)>;
+
 /// Watches until `cancel`.
 pub async fn run(client: kube::Client, feed: StatusFeed, cancel: CancellationToken) {
     let tasks = TaskTracker::new();
-    let mut watched: BTreeMap<ManagedNamespace, (mpsc::Sender<()>, CancellationToken)> =
-        BTreeMap::new();
+    let mut watched: Watched = BTreeMap::new();
     let mut listed: Option<BTreeSet<ManagedNamespace>> = None;
     let config = watcher::Config::default().labels(&format!("{}=true", keys::MANAGED));
     let mut events = watcher(Api::<Namespace>::all(client.clone()), config)
         .default_backoff()
+        .modify(|ns| ns.managed_fields_mut().clear())
         .boxed();
     loop {
         let event = tokio::select! {
@@ -113,19 +136,24 @@ pub async fn run(client: kube::Client, feed: StatusFeed, cancel: CancellationTok
                 if let Some(listed) = &mut listed {
                     listed.insert(managed.clone());
                 }
-                let (poke, _) = watched.entry(managed.clone()).or_insert_with(|| {
-                    let (tx, rx) = mpsc::channel(1);
-                    let stop = cancel.child_token();
-                    tasks.spawn(watch_namespace(
-                        client.clone(),
-                        managed,
-                        rx,
-                        feed.clone(),
-                        stop.clone(),
-                    ));
-                    (tx, stop)
-                });
-                let _ = poke.try_send(());
+                match watched.get(&managed) {
+                    Some((latest, _)) => {
+                        latest.send_replace(ns);
+                    }
+                    None => {
+                        // The first evaluation waits for the task's listings.
+                        let (latest, rx) = watch::channel(ns);
+                        let stop = cancel.child_token();
+                        tasks.spawn(watch_namespace(
+                            client.clone(),
+                            managed.clone(),
+                            rx,
+                            feed.clone(),
+                            stop.clone(),
+                        ));
+                        watched.insert(managed, (latest, stop));
+                    }
+                }
             }
             watcher::Event::Delete(ns) => {
                 if let Some(managed) = name(&ns) {
@@ -153,11 +181,7 @@ pub async fn run(client: kube::Client, feed: StatusFeed, cancel: CancellationTok
     tasks.wait().await;
 }
 
-fn forget(
-    watched: &mut BTreeMap<ManagedNamespace, (mpsc::Sender<()>, CancellationToken)>,
-    ns: &ManagedNamespace,
-    feed: &StatusFeed,
-) {
+fn forget(watched: &mut Watched, ns: &ManagedNamespace, feed: &StatusFeed) {
     if let Some((_, stop)) = watched.remove(ns) {
         stop.cancel();
     }
@@ -170,72 +194,152 @@ fn forget(
     });
 }
 
-/// Changes (not the initial listing) of one kind in `ns`, as ticks.
-fn ticks<K>(client: &kube::Client, ns: &ManagedNamespace) -> BoxStream<'static, ()>
+/// A watch event as the status sees it (the store has it already).
+#[derive(Debug, Clone, Copy)]
+enum Tick {
+    /// An object was applied or deleted.
+    Changed,
+    /// The kind's store holds a complete (re)listing.
+    Listed(&'static str),
+}
+
+impl Tick {
+    fn note(self, listed: &mut BTreeSet<&'static str>) {
+        if let Tick::Listed(kind) = self {
+            listed.insert(kind);
+        }
+    }
+}
+
+/// The Lapdev objects of one kind in `ns`, kept in a reflector store, and
+/// the stream that keeps it (to be polled) as ticks. `slim` drops what
+/// status never reads before an object is stored; managedFields and
+/// annotations always go.
+fn reflected<K>(
+    client: &kube::Client,
+    ns: &ManagedNamespace,
+    slim: fn(&mut K),
+) -> (Store<K>, BoxStream<'static, Tick>)
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + k8s_openapi::Resource
         + Clone
         + DeserializeOwned
         + std::fmt::Debug
         + Send
+        + Sync
         + 'static,
-    K::DynamicType: Default,
 {
     let config = watcher::Config::default().labels(&format!("{}=true", keys::MANAGED));
     let namespace = ns.to_string();
-    let kind = K::kind(&K::DynamicType::default()).to_string();
-    watcher(Api::<K>::namespaced(client.clone(), ns.as_str()), config)
+    let (store, writer) = reflector::store::<K>();
+    let ticks = watcher(Api::<K>::namespaced(client.clone(), ns.as_str()), config)
         .default_backoff()
+        .modify(move |object| {
+            object.managed_fields_mut().clear();
+            object.annotations_mut().clear();
+            slim(object);
+        })
+        .reflect(writer)
         .filter_map(move |event| {
             future::ready(match event {
-                Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_) | watcher::Event::InitDone) => {
-                    Some(())
-                }
-                Ok(_) => None,
+                Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_)) => Some(Tick::Changed),
+                Ok(watcher::Event::InitDone) => Some(Tick::Listed(K::KIND)),
+                Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => None,
                 Err(e) => {
-                    tracing::warn!(namespace = %namespace, kind = %kind, error = %e, "watch failed; retrying");
+                    tracing::warn!(namespace = %namespace, kind = K::KIND, error = %e, "watch failed; retrying");
                     None
                 }
             })
         })
-        .boxed()
+        .boxed();
+    (store, ticks)
+}
+
+/// What one namespace's watches hold.
+struct Stores {
+    deployments: Store<Deployment>,
+    stateful_sets: Store<StatefulSet>,
+    daemon_sets: Store<DaemonSet>,
+    pods: Store<Pod>,
+}
+
+impl Stores {
+    fn status(&self, ns: &ManagedNamespace, namespace: &Namespace) -> EnvironmentStatus {
+        let deployments = self.deployments.state();
+        let stateful_sets = self.stateful_sets.state();
+        let daemon_sets = self.daemon_sets.state();
+        let pods = self.pods.state();
+        status::evaluate(&observe::observed(
+            ns,
+            Some(namespace),
+            deployments.iter().map(Arc::as_ref),
+            stateful_sets.iter().map(Arc::as_ref),
+            daemon_sets.iter().map(Arc::as_ref),
+            pods.iter().map(Arc::as_ref),
+        ))
+    }
 }
 
 async fn watch_namespace(
     client: kube::Client,
     ns: ManagedNamespace,
-    mut pokes: mpsc::Receiver<()>,
+    mut namespace: watch::Receiver<Namespace>,
     feed: StatusFeed,
     cancel: CancellationToken,
 ) {
-    let mut events = select_all([
-        ticks::<Deployment>(&client, &ns),
-        ticks::<StatefulSet>(&client, &ns),
-        ticks::<DaemonSet>(&client, &ns),
-        ticks::<Pod>(&client, &ns),
-    ]);
+    // Status reads replicas and selectors, not the Pod template.
+    let (deployments, d) = reflected::<Deployment>(&client, &ns, |d| {
+        if let Some(spec) = &mut d.spec {
+            spec.template = Default::default();
+        }
+    });
+    let (stateful_sets, s) = reflected::<StatefulSet>(&client, &ns, |s| {
+        if let Some(spec) = &mut s.spec {
+            spec.template = Default::default();
+            spec.volume_claim_templates = None;
+        }
+    });
+    let (daemon_sets, ds) = reflected::<DaemonSet>(&client, &ns, |d| {
+        if let Some(spec) = &mut d.spec {
+            spec.template = Default::default();
+        }
+    });
+    // Status reads a Pod's labels and container states, not its spec.
+    let (pods, p) = reflected::<Pod>(&client, &ns, |p| p.spec = None);
+    let stores = Stores {
+        deployments,
+        stateful_sets,
+        daemon_sets,
+        pods,
+    };
+    let ticks = [d, s, ds, p];
+    let kinds = ticks.len();
+    let mut events = select_all(ticks);
+    // The kinds whose store holds a complete listing.
+    let mut listed = BTreeSet::new();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
-            Some(()) = events.next() => {}
-            Some(()) = pokes.recv() => {}
+            Some(tick) = events.next() => tick.note(&mut listed),
+            Ok(()) = namespace.changed() => {}
         }
-        // Gather the rest of the burst, then read once.
+        // Gather the rest of the burst, then evaluate once.
         let quiet = tokio::time::sleep(DEBOUNCE);
         tokio::pin!(quiet);
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = &mut quiet => break,
-                Some(()) = events.next() => {}
-                Some(()) = pokes.recv() => {}
+                Some(tick) = events.next() => tick.note(&mut listed),
+                Ok(()) = namespace.changed() => {}
             }
         }
-        match observe::collect(&client, &ns).await {
-            Ok(status) => feed.publish(status),
-            Err(e) => {
-                tracing::warn!(namespace = %ns, error = %e, "cannot read the environment's status")
-            }
+        // A half-filled cache would report a wrong status.
+        if listed.len() < kinds {
+            continue;
         }
+        let current = namespace.borrow_and_update().clone();
+        feed.publish_while(stores.status(&ns, &current), &cancel);
     }
 }

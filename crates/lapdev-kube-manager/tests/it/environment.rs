@@ -510,6 +510,48 @@ async fn deleting_the_namespace_is_reported_when_it_is_gone() {
     assert_eq!(env.writes_outside_the_environment(), Vec::<String>::new());
 }
 
+/// Status comes from what the watches deliver: once they have listed, a
+/// change (a workload scaled, the namespace's generation) is published
+/// without a single GET or LIST of the namespace, workloads or Pods.
+#[tokio::test]
+async fn status_changes_are_published_from_the_watches_without_reads() {
+    use kube::api::{Patch, PatchParams};
+    use serde_json::json;
+
+    let env = Env::new().await;
+    env.apply(env.request(1)).await.unwrap();
+    env.running(1).await;
+    env.sim.requests().clear();
+    let client = env.sim.client();
+    let scale = json!({"spec": {"replicas": 3}});
+    Api::<Deployment>::namespaced(client.clone(), NS)
+        .patch("web", &PatchParams::default(), &Patch::Merge(scale))
+        .await
+        .unwrap();
+    let generation = json!({"metadata": {"annotations": {"lapdev.io/generation": "5"}}});
+    Api::<Namespace>::all(client)
+        .patch(NS, &PatchParams::default(), &Patch::Merge(generation))
+        .await
+        .unwrap();
+    let status = env
+        .status("web 3/3 at generation 5", |s| {
+            s.observed_generation == Some(5)
+                && s.workloads
+                    .iter()
+                    .any(|w| w.name == "web" && (w.desired, w.available) == (3, 3))
+        })
+        .await;
+    assert_eq!(status.phase, EnvironmentPhase::Running);
+    let reads: Vec<String> = env
+        .sim
+        .requests()
+        .filter(|r| matches!(r.verb.as_str(), "get" | "list"))
+        .iter()
+        .map(|r| format!("{} {}", r.verb, r.path))
+        .collect();
+    assert_eq!(reads, Vec::<String>::new());
+}
+
 /// The real binary through the tunnel: it applies, binds the configured
 /// ServiceAccount and pushes the status without being asked.
 #[tokio::test(flavor = "multi_thread")]
