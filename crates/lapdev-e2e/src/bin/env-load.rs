@@ -1,4 +1,4 @@
-//! `env-load`: the environment benchmark (see `BENCH-ENV.md` in this crate).
+//! `env-load`: the environment benchmark (see this crate's README, "Environments").
 //!
 //! A source namespace of `--workloads` workloads (Deployments and a few
 //! StatefulSets), each with its own ConfigMap, Secret and Service, is seeded
