@@ -83,7 +83,8 @@ pub struct EnvironmentSummary {
     pub id: EnvironmentId,
     pub name: EnvironmentName,
     pub kind: EnvironmentKind,
-    /// The catalog it was created from (its name at creation time).
+    /// The catalog it was created from (its current name; its name at
+    /// creation once the catalog was deleted).
     pub catalog: String,
     pub cluster: ClusterName,
     /// The Kubernetes namespace, `lapdev-<name>-<suffix>`.
@@ -149,8 +150,10 @@ pub struct Environment {
     pub workloads: Vec<EnvironmentWorkload>,
     /// Things that will likely not work as expected (from the last apply).
     pub warnings: Vec<String>,
-    /// Changes on every update of the environment; pass it as `?after=` to
-    /// wait for the next change.
+    /// Changes on every update of the environment and whenever its
+    /// cluster connects or disconnects; pass it as `?after=` to wait for
+    /// the next change. Compare for equality only (it may restart lower
+    /// after a server restart).
     pub revision: u64,
 }
 
@@ -208,7 +211,8 @@ pub struct EnvironmentsQuery {
 
 /// `GET /api/v1/orgs/{org}/environments/{env}?after=REVISION`: with
 /// `after`, the answer waits (up to `wait_secs`, default 20, at most 25)
-/// until the environment's `revision` differs from it, then returns it
+/// until the environment's `revision` differs from it (it also changes
+/// when the cluster connects or disconnects), then returns it
 /// (or, on timeout, returns it unchanged). 404 once it was deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -33,7 +33,7 @@ pub struct EnvironmentRecord {
     pub owner_name: Option<Username>,
     /// `None` once the catalog was deleted (the environment keeps its copy).
     pub catalog_id: Option<CatalogId>,
-    /// The catalog's name at creation.
+    /// The catalog's current name; its name at creation once it was deleted.
     pub catalog_name: String,
     pub cluster_id: ClusterId,
     pub cluster_name: ClusterName,
@@ -119,13 +119,14 @@ pub struct EnvironmentEventRecord {
 }
 
 const COLUMNS: &str = "e.id, e.organization_id, e.name, e.kind, e.owner_id, \
-    u.username AS owner_name, e.catalog_id, e.catalog_name, e.cluster_id, \
+    u.username AS owner_name, e.catalog_id, COALESCE(k.name, e.catalog_name) AS catalog_name, \
+    e.cluster_id, \
     c.name AS cluster_name, e.namespace, e.replicas, e.desired, e.generation, \
     e.applied_generation, e.failed_generation, e.failure, e.warnings, e.phase, \
     e.observed_generation, e.workloads, e.revision, e.created_at, e.updated_at";
 
 const FROM: &str = "environments e JOIN clusters c ON c.id = e.cluster_id \
-    LEFT JOIN users u ON u.id = e.owner_id";
+    LEFT JOIN users u ON u.id = e.owner_id LEFT JOIN catalogs k ON k.id = e.catalog_id";
 
 fn generation(row: &AnyRow, col: &'static str) -> DbResult<u64> {
     let raw: i64 = row.try_get(col)?;

@@ -159,6 +159,16 @@ fn summary_api(record: &EnvironmentRecord, connected: bool) -> EnvironmentSummar
     }
 }
 
+/// The version of the API view: the row's revision plus the cluster's
+/// connection epoch, since the view also shows whether the cluster is
+/// connected (and so whether the environment waits for it). Both only
+/// grow while the server runs; watchers compare for a difference.
+fn view_revision(state: &AppState, record: &EnvironmentRecord) -> u64 {
+    record
+        .revision
+        .wrapping_add(state.tunnels().epoch(record.cluster_id))
+}
+
 pub(crate) fn environment_api(state: &AppState, record: &EnvironmentRecord) -> Environment {
     let connected = state.tunnels().is_connected(record.cluster_id);
     Environment {
@@ -181,7 +191,7 @@ pub(crate) fn environment_api(state: &AppState, record: &EnvironmentRecord) -> E
             })
             .collect(),
         warnings: serde_json::from_str(&record.warnings).unwrap_or_default(),
-        revision: record.revision,
+        revision: view_revision(state, record),
     }
 }
 
@@ -272,9 +282,7 @@ pub(crate) async fn get(
     let deadline = tokio::time::Instant::now() + wait;
     let mut env = env;
     loop {
-        // Also wakes when the cluster connects or disconnects is not
-        // signalled; the deadline bounds that staleness.
-        if env.revision != after {
+        if view_revision(state, &env) != after {
             return Ok(environment_api(state, &env));
         }
         match tokio::time::timeout_at(deadline, changes.changed()).await {

@@ -119,6 +119,8 @@ pub(crate) async fn run(
     let reader = tasks.spawn(read_loop(stream, state.clone(), session.clone()));
     if !session.closed().is_cancelled() {
         registry.announce_connected(cluster.id);
+        // Environment views show whether their cluster is connected.
+        state.environments().changed();
     }
     let _ = reader.await;
     // The reader decided the session is over; make sure the writer closes.
@@ -128,6 +130,7 @@ pub(crate) async fn run(
     let _ = writer.await;
     registry.unregister(&session);
     session.fail_pending();
+    state.environments().changed();
     tracing::info!(
         cluster = %cluster.id,
         session = session.id,

@@ -130,6 +130,9 @@ struct Inner {
     next_session: AtomicU64,
     /// Clusters whose kube-manager just connected (see [`TunnelRegistry::connected`]).
     connects: broadcast::Sender<ClusterId>,
+    /// Per cluster, how many times it connected or disconnected (see
+    /// [`TunnelRegistry::epoch`]).
+    epochs: Mutex<HashMap<ClusterId, u64>>,
 }
 
 impl Default for Inner {
@@ -138,6 +141,7 @@ impl Default for Inner {
             sessions: Mutex::default(),
             next_session: AtomicU64::default(),
             connects: broadcast::channel(256).0,
+            epochs: Mutex::default(),
         }
     }
 }
@@ -176,8 +180,20 @@ impl TunnelRegistry {
     /// Announces that `cluster`'s session is ready for requests (after the
     /// handshake): whatever waits for the cluster can go on.
     pub(crate) fn announce_connected(&self, cluster: ClusterId) {
+        self.bump_epoch(cluster);
         // No receiver is fine: nobody is waiting.
         let _ = self.inner.connects.send(cluster);
+    }
+
+    fn bump_epoch(&self, cluster: ClusterId) {
+        *lock(&self.inner.epochs).entry(cluster).or_default() += 1;
+    }
+
+    /// Changes whenever `cluster` connects or disconnects (counted since
+    /// this server started): views that show the connection add it to
+    /// their own version, so a watcher sees the change.
+    pub fn epoch(&self, cluster: ClusterId) -> u64 {
+        lock(&self.inner.epochs).get(&cluster).copied().unwrap_or(0)
     }
 
     /// Clusters as they connect (a lagging receiver should rescan everything).
@@ -193,6 +209,8 @@ impl TunnelRegistry {
             .is_some_and(|s| s.id == session.id)
         {
             sessions.remove(&session.cluster);
+            drop(sessions);
+            self.bump_epoch(session.cluster);
         }
     }
 
@@ -214,9 +232,11 @@ impl TunnelRegistry {
     /// Closes the cluster's live session, if any, with `code` (e.g.
     /// [`close_code::TOKEN_REVOKED`]). Returns whether one was live.
     pub fn close(&self, cluster: ClusterId, code: u16, reason: &str) -> bool {
-        match lock(&self.inner.sessions).remove(&cluster) {
+        let removed = lock(&self.inner.sessions).remove(&cluster);
+        match removed {
             Some(session) => {
                 session.close(code, reason);
+                self.bump_epoch(cluster);
                 true
             }
             None => false,

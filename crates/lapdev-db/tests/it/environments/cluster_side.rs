@@ -501,6 +501,19 @@ async fn rotation_helpers_touch_only_old_keys(db: &Db) {
 async fn deleted_catalog_is_forgotten_and_used_cluster_stays(db: &Db) {
     let s = setup(db).await;
     let dev = shared(db, &s, "dev").await;
+    // A renamed catalog shows its new name; a deleted one, the name the
+    // environment stored at creation.
+    let renamed = CatalogName::parse("store").unwrap();
+    db.catalog_update_meta(
+        s.org.id,
+        s.shop.id,
+        Some(&renamed),
+        None,
+        &event(&s.alice, "catalog.update"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reload(db, dev.id).await.catalog_name, "store");
     db.catalog_delete(s.org.id, s.shop.id, &event(&s.alice, "catalog.delete"))
         .await
         .unwrap();

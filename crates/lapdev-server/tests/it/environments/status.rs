@@ -3,8 +3,8 @@
 //! pausing → paused, resuming → running); a report for a namespace of
 //! another environment, or of no environment, changes nothing; the
 //! long-poll `GET ?after=REVISION` answers when a report changes the
-//! environment and unchanged at the end of its wait; events list newest
-//! first.
+//! environment or its cluster disconnects, and unchanged at the end of its
+//! wait; events list newest first.
 
 use lapdev_tunnel_proto::EnvironmentPhase;
 use reqwest::StatusCode;
@@ -247,4 +247,29 @@ async fn a_namespace_deleted_behind_lapdevs_back_is_recreated() {
     let env = w.env_ok("back").await;
     assert_eq!(env["status"], "creating", "{env}");
     assert!(other.seen().is_empty(), "{:?}", other.seen());
+}
+
+#[tokio::test]
+async fn a_watcher_learns_that_the_cluster_went_away() {
+    let mut w = World::start().await;
+    let env = w.create_ok(w.admin(), "away", "personal").await;
+    w.fake.wait_apply(ns(&env), 1, 1).await;
+    w.link()
+        .report(report(&env, 1, EnvironmentPhase::Running, vec![]))
+        .await;
+    let running = w.wait_status("away", "running").await;
+    assert_eq!(running["cluster_connected"], true);
+
+    // A long-poll waiting on an unchanged environment answers when its
+    // cluster disconnects: the view's revision covers the connection. (If
+    // the close wins the race with the poll's start, the revision already
+    // differs and the poll answers at once: the same outcome.)
+    let poll = format!("{ENVS}/away?after={}", running["revision"]);
+    let link = w.link.take().expect("connected");
+    let (polled, ()) = tokio::join!(w.t.get(&poll, w.admin()), link.close());
+    let (s, seen) = polled;
+    assert_eq!(s, StatusCode::OK, "{seen}");
+    assert_eq!(seen["cluster_connected"], false, "{seen}");
+    assert_ne!(seen["revision"], running["revision"]);
+    assert_eq!(seen["status"], "running", "nothing else changed");
 }
