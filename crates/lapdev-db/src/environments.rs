@@ -505,8 +505,7 @@ impl Db {
         warnings: &str,
         note: Option<EventNote<'_>>,
     ) -> DbResult<bool> {
-        let mut tx = self.pool().begin().await?;
-        let changed = sqlx::query(
+        let update = sqlx::query(
             "UPDATE environments SET applied_generation = $1, warnings = $2, \
              revision = revision + 1, updated_at = $3 \
              WHERE id = $4 AND (applied_generation IS NULL OR applied_generation < $1)",
@@ -514,16 +513,8 @@ impl Db {
         .bind(to_i64(generation))
         .bind(warnings)
         .bind(millis(crate::row::now()))
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        if let (true, Some(note)) = (changed, note) {
-            insert_event(&mut tx, id, note.level, note.message).await?;
-        }
-        tx.commit().await?;
-        Ok(changed)
+        .bind(id.to_string());
+        self.change_noted(id, update, note).await
     }
 
     /// Records that the cluster refused `generation` for good, with why.
@@ -535,8 +526,7 @@ impl Db {
         generation: u64,
         failure: &str,
     ) -> DbResult<bool> {
-        let mut tx = self.pool().begin().await?;
-        let changed = sqlx::query(
+        let update = sqlx::query(
             "UPDATE environments SET failed_generation = $1, failure = $2, \
              revision = revision + 1, updated_at = $3 \
              WHERE id = $4 AND generation = $1 \
@@ -545,16 +535,12 @@ impl Db {
         .bind(to_i64(generation))
         .bind(failure)
         .bind(millis(crate::row::now()))
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        if changed {
-            insert_event(&mut tx, id, "warning", failure).await?;
-        }
-        tx.commit().await?;
-        Ok(changed)
+        .bind(id.to_string());
+        let note = EventNote {
+            level: "warning",
+            message: failure,
+        };
+        self.change_noted(id, update, Some(note)).await
     }
 
     /// Stores a status report unless it equals the stored one. Returns
@@ -565,23 +551,30 @@ impl Db {
         report: &EnvironmentReport,
         note: Option<EventNote<'_>>,
     ) -> DbResult<bool> {
-        let mut tx = self.pool().begin().await?;
-        let observed = report.observed_generation.map(to_i64);
-        let changed = sqlx::query(
+        let update = sqlx::query(
             "UPDATE environments SET phase = $1, observed_generation = $2, workloads = $3, \
              revision = revision + 1, updated_at = $4 \
              WHERE id = $5 AND NOT (phase = $1 AND workloads = $3 \
              AND COALESCE(observed_generation, -1) = COALESCE($2, -1))",
         )
         .bind(report.phase.as_str())
-        .bind(observed)
+        .bind(report.observed_generation.map(to_i64))
         .bind(report.workloads.as_str())
         .bind(millis(crate::row::now()))
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
+        .bind(id.to_string());
+        self.change_noted(id, update, note).await
+    }
+
+    /// Runs a conditional `update` of one environment and, only if it
+    /// changed the row, records `note`, in one transaction.
+    async fn change_noted<'q>(
+        &self,
+        id: EnvironmentId,
+        update: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+        note: Option<EventNote<'_>>,
+    ) -> DbResult<bool> {
+        let mut tx = self.pool().begin().await?;
+        let changed = update.execute(&mut *tx).await?.rows_affected() > 0;
         if let (true, Some(note)) = (changed, note) {
             insert_event(&mut tx, id, note.level, note.message).await?;
         }
