@@ -33,21 +33,7 @@ async fn sign_in_add_a_member_change_its_role_sign_out() {
     c.goto(&format!("{base}/login")).await.unwrap();
     wait_for(&c, "#login-form").await;
     screenshot(&c, "dashboard-login.png").await;
-    wait_for(&c, "#username")
-        .await
-        .send_keys("admin")
-        .await
-        .unwrap();
-    wait_for(&c, "#password")
-        .await
-        .send_keys(ADMIN_PASSWORD)
-        .await
-        .unwrap();
-    wait_for(&c, "#login-form button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    sign_in_as_admin(&c).await;
     assert_eq!(text_of(&c, ".topbar .user-name").await, "admin");
     assert_eq!(
         text_of(&c, ".empty-state h2").await,
@@ -327,21 +313,7 @@ async fn environments_list_page_create_form_pause_and_delete() {
     let base = t.server.url();
 
     c.goto(&format!("{base}/login")).await.unwrap();
-    wait_for(&c, "#username")
-        .await
-        .send_keys("admin")
-        .await
-        .unwrap();
-    wait_for(&c, "#password")
-        .await
-        .send_keys(ADMIN_PASSWORD)
-        .await
-        .unwrap();
-    wait_for(&c, "#login-form button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    sign_in_as_admin(&c).await;
     wait_for(&c, ".topbar .user-name").await;
 
     // The list, through the navigation.
@@ -470,4 +442,23 @@ async fn environments_list_page_create_form_pause_and_delete() {
     c.close().await.unwrap();
     drop(driver);
     t.server.shutdown().await;
+}
+
+/// Fills the sign-in form (the page is open) as the admin and submits it.
+async fn sign_in_as_admin(c: &fantoccini::Client) {
+    wait_for(c, "#username")
+        .await
+        .send_keys("admin")
+        .await
+        .unwrap();
+    wait_for(c, "#password")
+        .await
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    wait_for(c, "#login-form button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
 }
