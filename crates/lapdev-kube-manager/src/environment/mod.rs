@@ -8,7 +8,8 @@
 //! generic server-side apply ([`apply::apply`]) under the one field manager
 //! [`FIELD_MANAGER`], in apply order: the Namespace, kube-manager's own
 //! RoleBinding, then what `lapdev-manifest` planned (ConfigMaps, Secrets,
-//! Services, workloads). Then objects of the environment that are no longer
+//! Services, workloads), tier by tier, the objects of one tier
+//! concurrently ([`APPLY_CONCURRENCY`]). Then objects of the environment that are no longer
 //! desired are pruned ([`prune`]), and last the Namespace records the
 //! generation now applied (annotation [`GENERATION_ANNOTATION`]) — so a
 //! reconcile that fails half-way never claims its generation.
@@ -24,6 +25,7 @@ pub mod watch;
 
 use std::collections::BTreeMap;
 
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 use lapdev_manifest::{
@@ -35,6 +37,8 @@ use serde_json::{Value, json};
 use crate::dispatch::kube_error;
 use crate::{guard, wire};
 
+/// Server-side applies in flight at once within one tier of the plan.
+pub const APPLY_CONCURRENCY: usize = 8;
 /// The one field manager of every server-side apply.
 pub const FIELD_MANAGER: &str = "lapdev";
 /// Namespace annotation: the generation applied completely.
@@ -112,19 +116,32 @@ pub async fn reconcile(
         )));
     }
 
-    for object in &plan.objects {
-        let kind = object.kind();
-        let mut value = object.to_value();
-        if kind == ObjectKind::Namespace {
-            annotate_namespace(&mut value, previous, request.paused);
-        } else if request.paused && kind == ObjectKind::DaemonSet {
-            pause_daemon_set(&mut value);
-        }
-        apply::apply(client, &ns, &apply::api_resource(kind), value).await?;
-        if kind == ObjectKind::Namespace {
-            let binding = role_binding(&ns, &spec.environment.id, service_account);
-            apply::apply(client, &ns, &apply::role_binding_resource(), binding).await?;
-        }
+    // Tier by tier (the Namespace, then ConfigMaps/Secrets/…, Services,
+    // workloads): a tier starts once the one before is applied; within a
+    // tier nothing depends on anything, so its objects go concurrently.
+    for tier in plan
+        .objects
+        .chunk_by(|a, b| a.apply_rank() == b.apply_rank())
+    {
+        let applies: Vec<_> = tier
+            .iter()
+            .map(|object| {
+                let kind = object.kind();
+                let mut value = object.to_value();
+                let mut binding = None;
+                if kind == ObjectKind::Namespace {
+                    annotate_namespace(&mut value, previous, request.paused);
+                    binding = Some(role_binding(&ns, &spec.environment.id, service_account));
+                } else if request.paused && kind == ObjectKind::DaemonSet {
+                    pause_daemon_set(&mut value);
+                }
+                apply_object(client, &ns, kind, value, binding)
+            })
+            .collect();
+        futures::stream::iter(applies)
+            .buffer_unordered(APPLY_CONCURRENCY)
+            .try_collect::<()>()
+            .await?;
     }
     let applied: Vec<ObjectRef> = plan.objects.iter().map(|o| o.object_ref()).collect();
     let desired = applied.iter().cloned().collect();
@@ -161,6 +178,22 @@ pub async fn reconcile(
         pruned: wire::object_refs(&pruned)?,
         warnings: plan.warnings,
     })
+}
+
+/// Applies one object of the plan; after the Namespace, kube-manager's
+/// RoleBinding in it (`binding`).
+async fn apply_object(
+    client: &kube::Client,
+    ns: &ManagedNamespace,
+    kind: ObjectKind,
+    value: Value,
+    binding: Option<Value>,
+) -> Result<(), TunnelError> {
+    apply::apply(client, ns, &apply::api_resource(kind), value).await?;
+    if let Some(binding) = binding {
+        apply::apply(client, ns, &apply::role_binding_resource(), binding).await?;
+    }
+    Ok(())
 }
 
 /// Whether the namespace exists, and the generation recorded on it, after

@@ -252,6 +252,27 @@ async fn the_catalog_is_applied_labelled_in_order_and_runs() {
         _ => 1,
     });
     assert_eq!(kinds, sorted, "dependency order");
+    // The cluster saw the writes tier by tier (objects of one tier go
+    // concurrently, in any order): the namespace and kube-manager's
+    // binding, then ConfigMaps/Secrets/…, Services, workloads, and last
+    // the namespace again (the generation it now records).
+    let tier = |resource: &str| match resource {
+        "namespaces" | "rolebindings" => 0,
+        "services" => 2,
+        "deployments" | "statefulsets" | "daemonsets" => 3,
+        _ => 1,
+    };
+    let mut writes: Vec<kube_sim::RequestRecord> = env.sim.requests().writes();
+    writes.sort_by_key(|r| r.seq);
+    let last = writes.pop().expect("writes");
+    assert_eq!(last.resource.as_deref(), Some("namespaces"));
+    let tiers: Vec<u8> = writes
+        .iter()
+        .map(|r| tier(r.resource.as_deref().unwrap_or_default()))
+        .collect();
+    assert!(tiers.is_sorted(), "tier order of writes: {tiers:?}");
+    assert_eq!(tiers.first(), Some(&0));
+    assert_eq!(tiers.last(), Some(&3));
     for name in ["web", "api", "worker"] {
         assert!(refs(&applied.applied).contains(&format!("Deployment/{name}")));
     }
