@@ -977,7 +977,13 @@ fn spread(v: &[Duration]) -> String {
 
 fn ratio(a: f64, b: f64) -> String {
     if b > 0.0 {
-        format!("{:.1}×", a / b)
+        let r = a / b;
+        // Two significant digits below 0.1, so a 25× gap is not "0.0×".
+        if r < 0.1 {
+            format!("{r:.2}×")
+        } else {
+            format!("{r:.1}×")
+        }
     } else {
         "n/a".into()
     }
