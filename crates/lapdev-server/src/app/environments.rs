@@ -195,15 +195,15 @@ pub(crate) fn environment_api(state: &AppState, record: &EnvironmentRecord) -> E
     }
 }
 
-/// The caller's role in the environment's organization and the
-/// authorization of `action` on it. A hidden environment is "not found".
+/// The environment `name` of the organization, once `action` on it is
+/// authorized. A hidden environment is "not found".
 async fn find(
     state: &AppState,
     caller: &AuthUser,
     org_name: &str,
     name: &str,
     action: Action,
-) -> AppResult<(OrganizationRecord, Role, EnvironmentRecord)> {
+) -> AppResult<(OrganizationRecord, EnvironmentRecord)> {
     let (org, role) = authorize_org(state, caller, org_name, Action::ListEnvironments).await?;
     let env = state
         .db()
@@ -219,7 +219,7 @@ async fn find(
             owner: env.owner_id,
         },
     )?;
-    Ok((org, role, env))
+    Ok((org, env))
 }
 
 /// The environments the caller may see: Shared ones and their own
@@ -271,7 +271,7 @@ pub(crate) async fn get(
     // Subscribed before the read: a change committed between the read and
     // the wait still wakes it (else the wait would sleep through it).
     let mut changes = state.environments().subscribe();
-    let (_, _, env) = find(state, caller, org_name, name, Action::ReadEnvironment).await?;
+    let (_, env) = find(state, caller, org_name, name, Action::ReadEnvironment).await?;
     let Some(after) = query.after else {
         return Ok(environment_api(state, &env));
     };
@@ -525,7 +525,7 @@ async fn set_desired(
         DesiredState::Deleted => Action::DeleteEnvironment,
         DesiredState::Running | DesiredState::Paused => Action::ChangeEnvironment,
     };
-    let (org, _, env) = find(state, caller, org_name, name, action).await?;
+    let (org, env) = find(state, caller, org_name, name, action).await?;
     let (verb, action_name, message) = match desired {
         DesiredState::Paused => (
             "pause",
@@ -606,7 +606,7 @@ pub(crate) async fn events(
     name: &str,
     limit: Option<u32>,
 ) -> AppResult<Page<EnvironmentEvent>> {
-    let (_, _, env) = find(state, caller, org_name, name, Action::ReadEnvironment).await?;
+    let (_, env) = find(state, caller, org_name, name, Action::ReadEnvironment).await?;
     let limit = limit.unwrap_or(lapdev_api::PageQuery::DEFAULT_LIMIT);
     if !(1..=lapdev_api::PageQuery::MAX_LIMIT).contains(&limit) {
         return Err(AppError::invalid(
