@@ -4,7 +4,7 @@
 //! [`WebError`], which turns any failure into a readable HTML page.
 
 use askama::Template;
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
@@ -13,6 +13,7 @@ use lapdev_domain::Role;
 
 use super::assets::{self, AssetUrls};
 use crate::app::AppError;
+use crate::auth::sessions::cookie_value;
 use crate::auth::{CsrfError, SessionUser, csrf_token};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -174,17 +175,6 @@ pub(crate) fn redirect(to: &str, cookies: impl IntoIterator<Item = HeaderValue>)
 
 const FLASH_COOKIE: &str = "lapdev_flash";
 const ORG_COOKIE: &str = "lapdev_org";
-
-pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Secure on https.
 pub(crate) fn set_cookie(

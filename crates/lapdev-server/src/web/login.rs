@@ -15,8 +15,9 @@ use subtle::ConstantTimeEq;
 
 use super::assets::{self, AssetUrls};
 use super::forms::{CsrfForm, csrf_protected};
-use super::layout::{Rendered, WebError, cookie_value, redirect, set_cookie, take_flash};
+use super::layout::{Rendered, WebError, redirect, set_cookie, take_flash};
 use crate::app::AppError;
+use crate::auth::sessions::cookie_value;
 use crate::auth::{self, SessionUser};
 use crate::http::extract::ClientIp;
 use crate::state::AppState;
