@@ -59,16 +59,9 @@ impl Shell {
         nav: &'static str,
     ) -> Result<Shell, WebError> {
         let me = crate::app::users::me(state, &user.auth_user()).await?;
-        let remembered = cookie_value(headers, ORG_COOKIE);
-        let selected: Option<(String, Role)> = match current {
-            Some(m) => Some((m.organization.name.to_string(), m.role)),
-            None => me
-                .organizations
-                .iter()
-                .find(|m| Some(m.organization.name.as_str()) == remembered)
-                .or(me.organizations.first())
-                .map(|m| (m.organization.name.to_string(), m.role)),
-        };
+        let selected: Option<(String, Role)> = current
+            .or_else(|| remembered(&me.organizations, headers))
+            .map(|m| (m.organization.name.to_string(), m.role));
         let section = match nav {
             "catalogs" | "environments" | "members" | "audit" => nav,
             _ => "clusters",
@@ -230,13 +223,18 @@ pub(crate) async fn default_org(
     headers: &HeaderMap,
 ) -> Result<Option<String>, WebError> {
     let me = crate::app::users::me(state, &user.auth_user()).await?;
-    let remembered = cookie_value(headers, ORG_COOKIE);
-    Ok(me
-        .organizations
-        .iter()
-        .find(|m| Some(m.organization.name.as_str()) == remembered)
-        .or(me.organizations.first())
-        .map(|m| m.organization.name.to_string()))
+    Ok(remembered(&me.organizations, headers).map(|m| m.organization.name.to_string()))
+}
+
+/// The remembered organization among the user's, else the first.
+fn remembered<'a>(
+    orgs: &'a [OrganizationMembership],
+    headers: &HeaderMap,
+) -> Option<&'a OrganizationMembership> {
+    let name = cookie_value(headers, ORG_COOKIE);
+    orgs.iter()
+        .find(|m| Some(m.organization.name.as_str()) == name)
+        .or(orgs.first())
 }
 
 /// An error as the user should read it, with its HTTP status.
