@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 
 use crate::audit::{self, NewAuditEvent};
 use crate::row::{fetch_limit, get_opt_ts, get_parsed, get_string, get_ts, get_validated, millis};
-use crate::{Db, DbError, DbResult, Slice, UserRecord, conflict_as};
+use crate::{Db, DbError, DbResult, Slice, UserRecord, conflict_as, lock_owned};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
@@ -42,6 +42,9 @@ impl std::fmt::Debug for NewApiToken {
             .finish_non_exhaustive()
     }
 }
+
+const COLUMNS: &str =
+    "t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.expires_at";
 
 fn token_from_row(row: &AnyRow) -> DbResult<TokenRecord> {
     Ok(TokenRecord {
@@ -102,10 +105,10 @@ impl Db {
         after: Option<ApiTokenId>,
         limit: u32,
     ) -> DbResult<Slice<TokenRecord>> {
-        let rows = sqlx::query(
-            "SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.expires_at \
-             FROM api_tokens t WHERE t.user_id = $1 AND t.id > $2 ORDER BY t.id LIMIT $3",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM api_tokens t WHERE t.user_id = $1 AND t.id > $2 \
+             ORDER BY t.id LIMIT $3"
+        )))
         .bind(user.to_string())
         .bind(after.map(|a| a.to_string()).unwrap_or_default())
         .bind(fetch_limit(limit))
@@ -119,11 +122,10 @@ impl Db {
         &self,
         secret_hash: &str,
     ) -> DbResult<Option<(TokenRecord, UserRecord)>> {
-        let row = sqlx::query(
-            "SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.expires_at, \
-             u.username, u.created_at AS user_created_at \
-             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.secret_hash = $1",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS}, u.username, u.created_at AS user_created_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.secret_hash = $1"
+        )))
         .bind(secret_hash)
         .fetch_optional(self.pool())
         .await?;
@@ -166,28 +168,13 @@ impl Db {
         event: &NewAuditEvent,
     ) -> DbResult<TokenRecord> {
         let mut tx = self.pool().begin().await?;
-        // Write first (see the crate docs): a no-op update takes the lock.
-        let matched =
-            sqlx::query("UPDATE api_tokens SET name = name WHERE id = $1 AND user_id = $2")
-                .bind(id.to_string())
-                .bind(user.to_string())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if matched == 0 {
-            return Err(DbError::NotFound { what: "token" });
-        }
-        let existing = sqlx::query(
-            "SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.expires_at \
-             FROM api_tokens t WHERE t.id = $1 AND t.user_id = $2",
-        )
+        lock_owned(&mut tx, "api_tokens", id, "user_id", user, "token").await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM api_tokens t WHERE t.id = $1"
+        )))
         .bind(id.to_string())
-        .bind(user.to_string())
-        .fetch_optional(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-        let Some(row) = existing else {
-            return Err(DbError::NotFound { what: "token" });
-        };
         let token = token_from_row(&row)?;
         sqlx::query("DELETE FROM api_tokens WHERE id = $1")
             .bind(id.to_string())

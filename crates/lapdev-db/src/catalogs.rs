@@ -15,7 +15,7 @@ use sqlx::any::AnyRow;
 
 use crate::audit::{self, NewAuditEvent};
 use crate::row::{fetch_limit, get_parsed, get_string, get_ts, get_validated, millis};
-use crate::{Db, DbError, DbResult, Slice, conflict_as};
+use crate::{Db, DbError, DbResult, Slice, conflict_as, lock_owned};
 
 /// A catalog as stored. The JSON columns are parsed by the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,17 +147,7 @@ async fn lock_in(
     org: OrganizationId,
     id: CatalogId,
 ) -> DbResult<()> {
-    let matched =
-        sqlx::query("UPDATE catalogs SET name = name WHERE id = $1 AND organization_id = $2")
-            .bind(id.to_string())
-            .bind(org.to_string())
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-    if matched == 0 {
-        return Err(DbError::NotFound { what: "catalog" });
-    }
-    Ok(())
+    lock_owned(conn, "catalogs", id, "organization_id", org, "catalog").await
 }
 
 async fn insert_values(

@@ -9,9 +9,9 @@ use lapdev_domain::{ClusterId, ClusterTokenId, OrganizationId};
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, NewAuditEvent};
-use crate::clusters::{ClusterRecord, cluster_by_id_in, cluster_from_row};
+use crate::clusters::{self, ClusterRecord, cluster_by_id_in, cluster_from_row};
 use crate::row::{get_opt_ts, get_parsed, get_string, get_ts, millis};
-use crate::{Db, DbError, DbResult, conflict_as};
+use crate::{Db, DbResult, conflict_as};
 
 /// A token to store. `secret_hash` is the hex SHA-256 of the secret.
 #[derive(Clone)]
@@ -70,25 +70,6 @@ pub(crate) async fn insert(
     Ok(())
 }
 
-/// Takes the cluster's row lock (write first) and checks it belongs to `org`.
-async fn lock_cluster(
-    conn: &mut sqlx::AnyConnection,
-    org: OrganizationId,
-    id: ClusterId,
-) -> DbResult<()> {
-    let matched =
-        sqlx::query("UPDATE clusters SET name = name WHERE id = $1 AND organization_id = $2")
-            .bind(id.to_string())
-            .bind(org.to_string())
-            .execute(conn)
-            .await?
-            .rows_affected();
-    if matched == 0 {
-        return Err(DbError::NotFound { what: "cluster" });
-    }
-    Ok(())
-}
-
 impl Db {
     /// The cluster whose token has this hash, if the token is current or
     /// still in its grace period at `now`.
@@ -123,7 +104,7 @@ impl Db {
         event: &NewAuditEvent,
     ) -> DbResult<ClusterRecord> {
         let mut tx = self.pool().begin().await?;
-        lock_cluster(&mut tx, org, id).await?;
+        clusters::lock_in(&mut tx, org, id).await?;
         sqlx::query(
             "UPDATE cluster_tokens SET retires_at = $1 WHERE cluster_id = $2 AND retires_at IS NULL",
         )
@@ -147,7 +128,7 @@ impl Db {
         event: &NewAuditEvent,
     ) -> DbResult<u64> {
         let mut tx = self.pool().begin().await?;
-        lock_cluster(&mut tx, org, id).await?;
+        clusters::lock_in(&mut tx, org, id).await?;
         let revoked = sqlx::query("DELETE FROM cluster_tokens WHERE cluster_id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)

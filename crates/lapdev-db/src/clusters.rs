@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use crate::audit::{self, NewAuditEvent};
 use crate::cluster_tokens::{self, NewClusterToken};
 use crate::row::{fetch_limit, get_opt_ts, get_parsed, get_ts, get_validated, millis};
-use crate::{Db, DbError, DbResult, Slice, conflict_as};
+use crate::{Db, DbError, DbResult, Slice, conflict_as, lock_owned};
 
 /// What kube-manager last reported about its cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +151,16 @@ pub(crate) async fn cluster_by_id_in(
     cluster_from_row(&row)
 }
 
+/// Takes the cluster's row lock first (see the crate docs); `NotFound`
+/// unless it belongs to `org`.
+pub(crate) async fn lock_in(
+    conn: &mut sqlx::AnyConnection,
+    org: OrganizationId,
+    id: ClusterId,
+) -> DbResult<()> {
+    lock_owned(conn, "clusters", id, "organization_id", org, "cluster").await
+}
+
 impl Db {
     /// Creates a cluster with its first token, and audits it.
     pub async fn cluster_create(
@@ -244,17 +254,7 @@ impl Db {
         event: &NewAuditEvent,
     ) -> DbResult<ClusterRecord> {
         let mut tx = self.pool().begin().await?;
-        // Write first (see the crate docs): a no-op update takes the lock.
-        let matched =
-            sqlx::query("UPDATE clusters SET name = name WHERE id = $1 AND organization_id = $2")
-                .bind(id.to_string())
-                .bind(org.to_string())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if matched == 0 {
-            return Err(DbError::NotFound { what: "cluster" });
-        }
+        lock_in(&mut tx, org, id).await?;
         let before = cluster_by_id_in(&mut tx, id).await?;
         let name = change.name.clone().unwrap_or_else(|| before.name.clone());
         let roles = change.roles.unwrap_or(before.roles);
@@ -286,16 +286,7 @@ impl Db {
         event: &NewAuditEvent,
     ) -> DbResult<ClusterRecord> {
         let mut tx = self.pool().begin().await?;
-        let matched =
-            sqlx::query("UPDATE clusters SET name = name WHERE id = $1 AND organization_id = $2")
-                .bind(id.to_string())
-                .bind(org.to_string())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if matched == 0 {
-            return Err(DbError::NotFound { what: "cluster" });
-        }
+        lock_in(&mut tx, org, id).await?;
         let cluster = cluster_by_id_in(&mut tx, id).await?;
         // Explicit: SQLite enforces ON DELETE CASCADE only with foreign keys on.
         sqlx::query("DELETE FROM cluster_tokens WHERE cluster_id = $1")

@@ -18,7 +18,7 @@ use sqlx::any::AnyRow;
 use crate::audit::{self, NewAuditEvent};
 use crate::catalogs::{SealedTable, value_from_row, value_replace, values_not_under};
 use crate::row::{fetch_limit, get_parsed, get_string, get_ts, get_validated, millis};
-use crate::{Db, DbError, DbResult, SealedValue, Slice, conflict_as};
+use crate::{Db, DbError, DbResult, SealedValue, Slice, conflict_as, lock_owned};
 
 /// An environment as stored (without its objects: see
 /// [`Db::environment_objects`]).
@@ -450,23 +450,18 @@ impl Db {
         note: EventNote<'_>,
     ) -> DbResult<(EnvironmentRecord, bool)> {
         let mut tx = self.pool().begin().await?;
-        // The write first: it takes the row lock (see the crate docs).
-        let matched = sqlx::query(
-            "UPDATE environments SET revision = revision WHERE id = $1 AND organization_id = $2",
+        lock_owned(
+            &mut tx,
+            "environments",
+            id,
+            "organization_id",
+            org,
+            "environment",
         )
-        .bind(id.to_string())
-        .bind(org.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let current = match by_id_in(&mut tx, id).await? {
-            Some(current) if matched > 0 => current,
-            _ => {
-                return Err(DbError::NotFound {
-                    what: "environment",
-                });
-            }
-        };
+        .await?;
+        let current = by_id_in(&mut tx, id).await?.ok_or(DbError::NotFound {
+            what: "environment",
+        })?;
         if current.desired == desired {
             tx.commit().await?;
             return Ok((current, false));

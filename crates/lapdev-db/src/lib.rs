@@ -130,6 +130,32 @@ pub(crate) fn conflict_as(what: &'static str) -> impl Fn(sqlx::Error) -> DbError
     }
 }
 
+/// The write that starts a transaction which reads before it writes (see
+/// the crate docs): a no-op update of row `id` of `table` that takes its
+/// lock, matching only when its `owner_col` is `owner`. `NotFound { what }`
+/// when no such row exists.
+pub(crate) async fn lock_owned(
+    conn: &mut sqlx::AnyConnection,
+    table: &'static str,
+    id: impl ToString,
+    owner_col: &'static str,
+    owner: impl ToString,
+    what: &'static str,
+) -> DbResult<()> {
+    let matched = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {table} SET name = name WHERE id = $1 AND {owner_col} = $2"
+    )))
+    .bind(id.to_string())
+    .bind(owner.to_string())
+    .execute(conn)
+    .await?
+    .rows_affected();
+    if matched == 0 {
+        return Err(DbError::NotFound { what });
+    }
+    Ok(())
+}
+
 /// The handle to the datastore. Cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
 pub struct Db {
