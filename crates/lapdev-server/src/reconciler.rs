@@ -146,21 +146,21 @@ async fn pass(
         m.last_error.retain(|id, _| live.contains(id));
     }
     let now = Instant::now();
+    let pending_only = matches!(scope, Scope::Pending);
     for env in envs {
         let refused =
             env.desired != DesiredState::Deleted && env.failed_generation == Some(env.generation);
-        let wanted = match scope {
-            Scope::Pending => env.needs_reconcile(),
-            Scope::Cluster(_) | Scope::All => !refused,
+        let wanted = if pending_only {
+            env.needs_reconcile()
+        } else {
+            !refused
         };
         if !wanted || !state.tunnels().is_connected(env.cluster_id) {
             continue;
         }
         {
             let mut m = lock(memory);
-            if matches!(scope, Scope::Pending)
-                && m.backoff.get(&env.id).is_some_and(|(due, _)| *due > now)
-            {
+            if pending_only && m.backoff.get(&env.id).is_some_and(|(due, _)| *due > now) {
                 continue;
             }
             if !m.in_flight.insert(env.id) {
@@ -168,59 +168,74 @@ async fn pass(
                 continue;
             }
         }
-        let state = state.clone();
-        let memory = memory.clone();
-        let permits = permits.clone();
-        let pending_only = matches!(scope, Scope::Pending);
-        state.tasks().clone().spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else {
-                return;
-            };
-            let id = env.id;
-            // The pass decided on a snapshot; an attempt that ended since
-            // (or a deletion) may have made this one unnecessary. Sending
-            // a stale record would apply the same generation twice.
-            let outcome = match state.db().environment_by_id(id).await {
-                Ok(Some(fresh)) if fresh.needs_reconcile() || !pending_only => {
-                    sync(&state, &fresh).await
-                }
-                Ok(_) => Ok(()),
-                Err(e) => Err(format!("could not read the environment: {}", Chain(&e))),
-            };
-            let (report, again) = {
-                let mut m = lock(&memory);
-                m.in_flight.remove(&id);
-                let again = m.rerun.remove(&id);
-                let report = match outcome {
-                    Ok(()) => {
-                        m.backoff.remove(&id);
-                        m.last_error.remove(&id);
-                        None
-                    }
-                    Err(error) => {
-                        let failures = m.backoff.get(&id).map_or(0, |(_, n)| *n) + 1;
-                        let delay = RETRY_EVERY
-                            .saturating_mul(1 << failures.min(4))
-                            .min(MAX_BACKOFF);
-                        m.backoff.insert(id, (Instant::now() + delay, failures));
-                        let repeated = m.last_error.get(&id) == Some(&error);
-                        m.last_error.insert(id, error.clone());
-                        (!repeated).then_some(error)
-                    }
-                };
-                (report, again)
-            };
-            if again {
-                // A change accepted during the attempt goes out now, not
-                // at the next retry tick.
-                state.environments().work();
-            }
-            if let Some(error) = report {
-                note(&state, id, "warning", &error).await;
-            }
-        });
+        state.tasks().clone().spawn(attempt(
+            state.clone(),
+            memory.clone(),
+            permits.clone(),
+            env.id,
+            pending_only,
+        ));
     }
     Ok(())
+}
+
+/// One attempt for environment `id`, once a permit is free; then what the
+/// loop remembers about it is updated.
+async fn attempt(
+    state: AppState,
+    memory: Shared,
+    permits: Arc<Semaphore>,
+    id: EnvironmentId,
+    pending_only: bool,
+) {
+    let Ok(_permit) = permits.acquire_owned().await else {
+        return;
+    };
+    // The pass decided on a snapshot; an attempt that ended since (or a
+    // deletion) may have made this one unnecessary. Sending a stale record
+    // would apply the same generation twice.
+    let outcome = match state.db().environment_by_id(id).await {
+        Ok(Some(fresh)) if fresh.needs_reconcile() || !pending_only => sync(&state, &fresh).await,
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("could not read the environment: {}", Chain(&e))),
+    };
+    let (report, again) = lock(&memory).finish(id, outcome);
+    if again {
+        // A change accepted during the attempt goes out now, not at the
+        // next retry tick.
+        state.environments().work();
+    }
+    if let Some(error) = report {
+        note(&state, id, "warning", &error).await;
+    }
+}
+
+impl Memory {
+    /// Records how an attempt ended. Returns the error to record as an
+    /// event (not when it repeats the previous one) and whether a pass
+    /// skipped the environment meanwhile (so one should run again).
+    fn finish(&mut self, id: EnvironmentId, outcome: Result<(), String>) -> (Option<String>, bool) {
+        self.in_flight.remove(&id);
+        let again = self.rerun.remove(&id);
+        let report = match outcome {
+            Ok(()) => {
+                self.backoff.remove(&id);
+                self.last_error.remove(&id);
+                None
+            }
+            Err(error) => {
+                let failures = self.backoff.get(&id).map_or(0, |(_, n)| *n) + 1;
+                let delay = RETRY_EVERY
+                    .saturating_mul(1 << failures.min(4))
+                    .min(MAX_BACKOFF);
+                self.backoff.insert(id, (Instant::now() + delay, failures));
+                let repeated = self.last_error.get(&id) == Some(&error);
+                self.last_error.insert(id, error.clone());
+                (!repeated).then_some(error)
+            }
+        };
+        (report, again)
+    }
 }
 
 async fn note(state: &AppState, id: EnvironmentId, level: &str, message: &str) {
@@ -397,16 +412,19 @@ async fn delete(state: &AppState, env: &EnvironmentRecord) -> Result<(), String>
 }
 
 async fn remove(state: &AppState, env: &EnvironmentRecord) -> Result<(), String> {
-    match state.db().environment_remove(env.id).await {
-        Ok(removed) => {
-            if removed {
-                tracing::info!(environment = %env.id, namespace = %env.namespace, "environment deleted");
-                state.environments().changed();
-            }
-            Ok(())
-        }
-        Err(e) => Err(format!("could not remove the environment: {}", Chain(&e))),
+    forget(state, env)
+        .await
+        .map_err(|e| format!("could not remove the environment: {}", Chain(&e)))
+}
+
+/// Removes an environment whose namespace is gone (if its deletion was
+/// asked for).
+async fn forget(state: &AppState, env: &EnvironmentRecord) -> Result<(), lapdev_db::DbError> {
+    if state.db().environment_remove(env.id).await? {
+        tracing::info!(environment = %env.id, namespace = %env.namespace, "environment deleted");
+        state.environments().changed();
     }
+    Ok(())
 }
 
 /// The full desired state of `env`, Secret values decrypted.
@@ -432,13 +450,10 @@ async fn desired_state(
     .map_err(|e| e.to_string())?;
     let (copied, provided) = split_values(clear);
     content::restore_values(&mut objects, copied);
-    let replicas = match serde_json::from_str(&env.replicas) {
-        Ok(lapdev_api::ReplicasPolicy::AtMost(n)) => {
-            WireReplicas::AtMost(i32::try_from(n).unwrap_or(i32::MAX))
-        }
-        Ok(lapdev_api::ReplicasPolicy::Keep) => WireReplicas::Keep,
-        Err(e) => return Err(format!("the stored replicas policy is unreadable: {e}")),
-    };
+    // Stored as the API wrote it (`"keep"` or `{"at_most": N}`, N ≤ 1000),
+    // which is also the wire format.
+    let replicas: WireReplicas = serde_json::from_str(&env.replicas)
+        .map_err(|e| format!("the stored replicas policy is unreadable: {e}"))?;
     Ok(ApplyEnvironment {
         generation: env.generation,
         namespace: env.namespace.clone(),
@@ -486,17 +501,14 @@ pub(crate) async fn record_report(
         tracing::warn!(namespace = %status.namespace, "status of a namespace labelled for another environment; ignored");
         return Ok(());
     }
-    if status.phase == EnvironmentPhase::Deleted {
-        if env.desired == DesiredState::Deleted {
-            if state.db().environment_remove(env.id).await? {
-                tracing::info!(environment = %env.id, namespace = %env.namespace, "environment deleted");
-                state.environments().changed();
-            }
-            return Ok(());
-        }
-        // Deleted behind Lapdev's back: once stored, the report makes the
+    let gone = status.phase == EnvironmentPhase::Deleted;
+    if gone && env.desired == DesiredState::Deleted {
+        return forget(state, &env).await;
+    }
+    store_report(state, &env, &status).await;
+    if gone {
+        // Deleted behind Lapdev's back: the stored report makes the
         // environment need a reconcile, and the pass re-creates it.
-        store_report(state, &env, &status).await;
         note(
             state,
             env.id,
@@ -505,9 +517,7 @@ pub(crate) async fn record_report(
         )
         .await;
         state.environments().work();
-        return Ok(());
     }
-    store_report(state, &env, &status).await;
     Ok(())
 }
 
