@@ -245,6 +245,10 @@ async fn read_loop(mut stream: Stream, state: AppState, session: Arc<Session>) {
     let mut last_write = tokio::time::Instant::now();
     // Only heartbeats keep the session alive (the protocol's watchdog).
     let mut deadline = tokio::time::Instant::now() + idle_limit;
+    // One waiter for the whole session, not a new one (and a new timer
+    // during a rotation's grace) for every frame read.
+    let retired = token_retired(&session);
+    tokio::pin!(retired);
     loop {
         let next = tokio::select! {
             biased;
@@ -253,7 +257,7 @@ async fn read_loop(mut stream: Stream, state: AppState, session: Arc<Session>) {
                 session.close(GOING_AWAY, "the Lapdev server is shutting down");
                 return;
             }
-            () = token_retired(&session) => {
+            () = &mut retired => {
                 session.close(close_code::TOKEN_REVOKED, "the cluster token was rotated out");
                 return;
             }
