@@ -150,31 +150,7 @@ async fn lock_in(
     lock_owned(conn, "catalogs", id, "organization_id", org, "catalog").await
 }
 
-async fn insert_values(
-    conn: &mut sqlx::AnyConnection,
-    id: CatalogId,
-    values: &[SealedValue],
-) -> DbResult<()> {
-    for v in values {
-        sqlx::query(
-            "INSERT INTO catalog_secret_values (catalog_id, object, field, secret_key, key_id, \
-             nonce, ciphertext) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id.to_string())
-        .bind(v.object.as_str())
-        .bind(v.field.as_str())
-        .bind(v.key.as_str())
-        .bind(v.key_id.as_str())
-        .bind(v.nonce.as_str())
-        .bind(v.ciphertext.as_str())
-        .execute(&mut *conn)
-        .await
-        .map_err(conflict_as("secret value"))?;
-    }
-    Ok(())
-}
-
-pub(crate) fn value_from_row(row: &AnyRow) -> DbResult<SealedValue> {
+fn value_from_row(row: &AnyRow) -> DbResult<SealedValue> {
     Ok(SealedValue {
         object: get_string(row, "object")?,
         field: get_string(row, "field")?,
@@ -215,7 +191,7 @@ impl Db {
         .execute(&mut *tx)
         .await
         .map_err(conflict_as("catalog"))?;
-        insert_values(&mut tx, catalog.id, values).await?;
+        insert_values(&mut tx, SealedTable::Catalogs, catalog.id, values).await?;
         audit::insert_about(
             &mut tx,
             catalog.organization_id,
@@ -267,15 +243,7 @@ impl Db {
 
     /// The sealed Secret values of a catalog.
     pub async fn catalog_secret_values(&self, id: CatalogId) -> DbResult<Vec<SealedValue>> {
-        let rows = sqlx::query(
-            "SELECT object, field, secret_key, key_id, nonce, ciphertext \
-             FROM catalog_secret_values WHERE catalog_id = $1 \
-             ORDER BY object, field, secret_key",
-        )
-        .bind(id.to_string())
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(value_from_row).collect()
+        values_of(self, SealedTable::Catalogs, id).await
     }
 
     /// Renames a catalog of `org` and/or changes its description; audited.
@@ -343,7 +311,7 @@ impl Db {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        insert_values(&mut tx, id, values).await?;
+        insert_values(&mut tx, SealedTable::Catalogs, id, values).await?;
         let after = by_id_in(&mut tx, id).await?;
         audit::insert_about(&mut tx, org, event, id, after.name.as_str()).await?;
         tx.commit().await?;
@@ -417,6 +385,52 @@ impl SealedTable {
             SealedTable::Environments => ("environment_secret_values", "environment_id"),
         }
     }
+}
+
+/// Stores `values` of `owner` in `table` (a value given twice is a
+/// [`DbError::Conflict`]).
+pub(crate) async fn insert_values(
+    conn: &mut sqlx::AnyConnection,
+    table: SealedTable,
+    owner_id: impl ToString,
+    values: &[SealedValue],
+) -> DbResult<()> {
+    let (table, owner) = table.names();
+    let owner_id = owner_id.to_string();
+    for v in values {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {table} ({owner}, object, field, secret_key, key_id, nonce, ciphertext) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        )))
+        .bind(owner_id.as_str())
+        .bind(v.object.as_str())
+        .bind(v.field.as_str())
+        .bind(v.key.as_str())
+        .bind(v.key_id.as_str())
+        .bind(v.nonce.as_str())
+        .bind(v.ciphertext.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(conflict_as("secret value"))?;
+    }
+    Ok(())
+}
+
+/// The values of `owner` in `table`, in a stable order.
+pub(crate) async fn values_of(
+    db: &Db,
+    table: SealedTable,
+    owner_id: impl ToString,
+) -> DbResult<Vec<SealedValue>> {
+    let (table, owner) = table.names();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT object, field, secret_key, key_id, nonce, ciphertext FROM {table} \
+         WHERE {owner} = $1 ORDER BY object, field, secret_key"
+    )))
+    .bind(owner_id.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(value_from_row).collect()
 }
 
 /// Up to `limit` values of `table` not sealed with `key_id`, with their owner.

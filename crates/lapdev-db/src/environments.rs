@@ -16,7 +16,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, NewAuditEvent};
-use crate::catalogs::{SealedTable, value_from_row, value_replace, values_not_under};
+use crate::catalogs::{SealedTable, insert_values, value_replace, values_not_under, values_of};
 use crate::row::{fetch_limit, get_parsed, get_string, get_ts, get_validated, millis};
 use crate::{Db, DbError, DbResult, SealedValue, Slice, conflict_as, lock_owned};
 
@@ -278,22 +278,7 @@ impl Db {
         .execute(&mut *tx)
         .await
         .map_err(conflict_as("environment"))?;
-        for v in values {
-            sqlx::query(
-                "INSERT INTO environment_secret_values (environment_id, object, field, \
-                 secret_key, key_id, nonce, ciphertext) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(env.id.to_string())
-            .bind(v.object.as_str())
-            .bind(v.field.as_str())
-            .bind(v.key.as_str())
-            .bind(v.key_id.as_str())
-            .bind(v.nonce.as_str())
-            .bind(v.ciphertext.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(conflict_as("secret value"))?;
-        }
+        insert_values(&mut tx, SealedTable::Environments, env.id, values).await?;
         audit::insert_about(
             &mut tx,
             env.organization_id,
@@ -424,15 +409,7 @@ impl Db {
 
     /// The environment's sealed Secret values.
     pub async fn environment_secret_values(&self, id: EnvironmentId) -> DbResult<Vec<SealedValue>> {
-        let rows = sqlx::query(
-            "SELECT object, field, secret_key, key_id, nonce, ciphertext \
-             FROM environment_secret_values WHERE environment_id = $1 \
-             ORDER BY object, field, secret_key",
-        )
-        .bind(id.to_string())
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(value_from_row).collect()
+        values_of(self, SealedTable::Environments, id).await
     }
 
     /// Asks for `desired` (pause, resume, delete) on an environment of
