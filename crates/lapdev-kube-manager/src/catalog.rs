@@ -23,7 +23,8 @@ use std::collections::BTreeSet;
 use futures::{StreamExt, TryStreamExt};
 use lapdev_manifest::{ManifestObject, ObjectKind, ObjectRef, build_catalog, workload_references};
 use lapdev_tunnel_proto::{
-    CatalogRefresh, CatalogSnapshot, RefreshCatalog, SnapshotCatalog, TunnelError, WorkloadRef,
+    CatalogRefresh, CatalogSnapshot, RefreshCatalog, SecretPolicy, SnapshotCatalog, TunnelError,
+    WorkloadRef,
 };
 
 use crate::source::{SourceReader, is_namespace_name, is_object_name};
@@ -78,9 +79,8 @@ pub async fn refresh(
 pub async fn build(
     reader: &SourceReader,
     workloads: &[WorkloadRef],
-    policy: &lapdev_tunnel_proto::SecretPolicy,
+    policy: &SecretPolicy,
 ) -> Result<lapdev_manifest::CatalogSnapshot, TunnelError> {
-    let policy = wire::secret_policy(policy)?;
     if workloads.is_empty() {
         return Err(TunnelError::invalid(
             "a catalog needs at least one workload",
@@ -131,7 +131,7 @@ pub async fn build(
     for ns in namespaces {
         available.extend(reader.list(ObjectKind::Service, ns).await?);
     }
-    Ok(build_catalog(&workloads, &available, &policy))
+    Ok(build_catalog(&workloads, &available, policy))
 }
 
 /// GETs every ref; the ones that exist.

@@ -1,6 +1,8 @@
 //! Conversions between `lapdev-manifest`'s types and their serde mirrors in
 //! `lapdev-tunnel-proto` (the server cannot depend on Kubernetes crates, so
-//! the protocol has its own copies). Both sides share one JSON shape and
+//! the protocol has its own copies of the types `lapdev-manifest` gives
+//! Kubernetes-typed behaviour; pure data such as the Secret policy is the
+//! protocol's type on both sides). Both sides share one JSON shape and
 //! convert through it; the tests below build every variant on one side and
 //! check the other reads it back unchanged, so the mirrors cannot drift.
 
@@ -28,12 +30,6 @@ pub fn object_kind(kind: proto::WorkloadKind) -> lapdev_manifest::ObjectKind {
         proto::WorkloadKind::StatefulSet => lapdev_manifest::ObjectKind::StatefulSet,
         proto::WorkloadKind::DaemonSet => lapdev_manifest::ObjectKind::DaemonSet,
     }
-}
-
-pub fn secret_policy(
-    policy: &proto::SecretPolicy,
-) -> Result<lapdev_manifest::SecretPolicy, proto::TunnelError> {
-    convert("Secret policy", policy)
 }
 
 pub fn snapshot(
@@ -89,7 +85,7 @@ mod tests {
     use super::*;
     use lapdev_manifest::{
         FieldChange, FieldValue, ManifestDiff, ObjectChange, ObjectDiff, ObjectKind, ObjectRef,
-        ResolutionIssue, SecretAction, SecretKey, SecretRule, Severity, WorkloadDependencies,
+        ResolutionIssue, SecretKey, Severity, WorkloadDependencies,
     };
     use serde_json::json;
 
@@ -123,43 +119,6 @@ mod tests {
                 serde_json::to_value(manifest).unwrap()
             );
         }
-    }
-
-    #[test]
-    fn secret_policies_agree() {
-        let policy = proto::SecretPolicy {
-            default: proto::SecretAction::Exclude,
-            rules: vec![
-                proto::SecretRule {
-                    namespace: None,
-                    secret: "db".into(),
-                    key: None,
-                    action: proto::SecretAction::Redact,
-                },
-                proto::SecretRule {
-                    namespace: Some("shop".into()),
-                    secret: "s".into(),
-                    key: Some("k".into()),
-                    action: proto::SecretAction::Copy,
-                },
-            ],
-        };
-        let manifest = secret_policy(&policy).unwrap();
-        assert_eq!(manifest.default, SecretAction::Exclude);
-        assert_eq!(
-            manifest.rules[1],
-            SecretRule {
-                namespace: Some("shop".into()),
-                secret: "s".into(),
-                key: Some("k".into()),
-                action: SecretAction::Copy
-            }
-        );
-        assert_eq!(
-            serde_json::to_value(&manifest).unwrap(),
-            serde_json::to_value(&policy).unwrap()
-        );
-        same_shape::<_, proto::SecretPolicy>(&manifest);
     }
 
     #[test]

@@ -20,64 +20,12 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use serde::{Deserialize, Serialize};
 
+/// The policy is pure data, so it is the tunnel protocol's own type:
+/// kube-manager applies what the server sent without converting it.
+pub use lapdev_tunnel_proto::{SecretAction, SecretPolicy, SecretRule};
+
 use crate::keys::REDACTED_KEYS;
 use crate::object::ManifestObject;
-
-/// What happens to a Secret value when it is stored in a catalog.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SecretAction {
-    /// The value is copied.
-    #[default]
-    Copy,
-    /// The key is kept, the value is not: each environment supplies it.
-    Redact,
-    /// The key (or, when every key is excluded, the Secret) is not stored.
-    Exclude,
-}
-
-/// One line of a policy: a Secret, or one key of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecretRule {
-    /// Restricts the rule to one source namespace; `None` matches any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    pub secret: String,
-    /// `None`: the rule covers every key of the Secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    pub action: SecretAction,
-}
-
-/// The Secret policy of a catalog. The most specific rule wins: a key rule
-/// over a Secret rule over `default`; at the same level, a rule naming the
-/// namespace over one that does not.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecretPolicy {
-    #[serde(default)]
-    pub default: SecretAction,
-    #[serde(default)]
-    pub rules: Vec<SecretRule>,
-}
-
-impl SecretPolicy {
-    /// The action for `key` of the Secret `namespace/secret`; with `key:
-    /// None`, the action for the Secret as a whole.
-    pub fn action_for(
-        &self,
-        namespace: Option<&str>,
-        secret: &str,
-        key: Option<&str>,
-    ) -> SecretAction {
-        self.rules
-            .iter()
-            .filter(|r| r.secret == secret)
-            .filter(|r| r.namespace.is_none() || r.namespace.as_deref() == namespace)
-            .filter(|r| r.key.is_none() || r.key.as_deref() == key)
-            .max_by_key(|r| (r.key.is_some(), r.namespace.is_some()))
-            .map_or(self.default, |r| r.action)
-    }
-}
 
 /// The result of [`apply_policy`].
 #[derive(Debug, Clone, PartialEq)]

@@ -3,11 +3,12 @@
 //! ([`SnapshotCatalog`] → [`CatalogSnapshot`]) and refreshes with a
 //! per-object diff ([`RefreshCatalog`] → [`CatalogRefresh`]).
 //!
-//! The types here are serde **mirrors** of `lapdev-manifest`'s
-//! (`SecretPolicy`, `ObjectRef`, `ResolutionIssue`, `ManifestDiff`, …): this
-//! crate stays free of Kubernetes crates so the server can depend on it.
-//! kube-manager converts between both through their JSON, and its tests
-//! check that the shapes agree. Manifests travel as plain JSON objects
+//! Most types here are serde **mirrors** of `lapdev-manifest`'s
+//! (`ObjectRef`, `ResolutionIssue`, `ManifestDiff`, …): this crate stays
+//! free of Kubernetes crates so the server can depend on it. kube-manager
+//! converts between both through their JSON, and its tests check that the
+//! shapes agree. The [`SecretPolicy`] is pure data: `lapdev-manifest` uses
+//! this one. Manifests travel as plain JSON objects
 //! (`apiVersion`, `kind`, `metadata`, …), already cleaned and with the
 //! Secret policy applied inside the cluster: excluded and redacted values
 //! never reach the server.
@@ -162,6 +163,25 @@ pub struct SecretPolicy {
     pub default: SecretAction,
     #[serde(default)]
     pub rules: Vec<SecretRule>,
+}
+
+impl SecretPolicy {
+    /// The action for `key` of the Secret `namespace/secret`; with `key:
+    /// None`, the action for the Secret as a whole.
+    pub fn action_for(
+        &self,
+        namespace: Option<&str>,
+        secret: &str,
+        key: Option<&str>,
+    ) -> SecretAction {
+        self.rules
+            .iter()
+            .filter(|r| r.secret == secret)
+            .filter(|r| r.namespace.is_none() || r.namespace.as_deref() == namespace)
+            .filter(|r| r.key.is_none() || r.key.as_deref() == key)
+            .max_by_key(|r| (r.key.is_some(), r.namespace.is_some()))
+            .map_or(self.default, |r| r.action)
+    }
 }
 
 /// Builds a catalog snapshot from the named workloads. Answered with
