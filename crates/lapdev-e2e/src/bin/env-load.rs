@@ -28,12 +28,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use lapdev_api::{ClusterStatus, Environment, EnvironmentStatus};
+use lapdev_e2e::api::{Api, ORG};
 use lapdev_e2e::kube_manager::{KubeManager, KubeManagerSetup};
-use lapdev_e2e::process::Proc;
+use lapdev_e2e::kube_sim::{HARNESS_AGENT, KubeSim, Request};
 use lapdev_e2e::procstat::{clock_ticks_per_second, rss_bytes};
 use lapdev_e2e::server::{Server, Timing};
 use lapdev_e2e::tls::TlsFiles;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::process::Command;
 
@@ -43,7 +43,7 @@ const SOURCE_NS: &str = "bench";
 const CLUSTER: &str = "bench";
 const CATALOG: &str = "bench";
 /// The user agent of the benchmark's own reads of kube-sim (not counted).
-const PROBE_AGENT: &str = "env-load-probe";
+const PROBE_AGENT: &str = HARNESS_AGENT;
 /// How often the probe looks at the cluster.
 const PROBE_EVERY: Duration = Duration::from_millis(20);
 /// How often the probe looks at the cluster while a batch runs (each look
@@ -192,113 +192,16 @@ fn write_list(path: &Path, namespace: &str, objects: &[Value]) -> anyhow::Result
 }
 
 // ---------------------------------------------------------------------------
-// kube-sim as a process, with its request log.
+// kube-sim's request log: whose requests.
 
-/// One request of kube-sim's log (`GET /kube-sim/v1/requests`, camelCase).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Req {
-    method: String,
-    user_agent: Option<String>,
-    verb: String,
-    namespace: Option<String>,
-    resource: Option<String>,
-    name: Option<String>,
-    status: u16,
+fn is_probe(r: &Request) -> bool {
+    r.user_agent.as_deref() == Some(PROBE_AGENT)
 }
 
-impl Req {
-    fn is_probe(&self) -> bool {
-        self.user_agent.as_deref() == Some(PROBE_AGENT)
-    }
-
-    fn is_kubectl(&self) -> bool {
-        self.user_agent
-            .as_deref()
-            .is_some_and(|ua| ua.starts_with("kubectl"))
-    }
-
-    /// About namespace `ns`: inside it, or the Namespace object itself.
-    fn touches(&self, ns: &str) -> bool {
-        self.namespace.as_deref() == Some(ns)
-            || (self.resource.as_deref() == Some("namespaces") && self.name.as_deref() == Some(ns))
-    }
-
-    /// `verb resource` (`patch deployments`), or the method and "discovery"
-    /// for non-resource paths.
-    fn key(&self) -> String {
-        match (&self.resource, self.verb.as_str()) {
-            (Some(r), v) if !v.is_empty() => format!("{v} {r}"),
-            _ => format!("{} discovery", self.method),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct Reqs {
-    items: Vec<Req>,
-}
-
-struct Sim {
-    proc: Proc,
-    url: String,
-    kubeconfig: PathBuf,
-    http: reqwest::Client,
-}
-
-impl Sim {
-    async fn start(dir: &Path, seed: &Path, delay_ms: u64) -> Sim {
-        let kubeconfig = dir.join("kubeconfig");
-        let mut cmd = Command::new(lapdev_e2e::bins::kube_sim());
-        cmd.args(["--listen", "127.0.0.1:0", "--tls"])
-            .arg("--seed")
-            .arg(seed)
-            .args(["--sim-delay-ms", &delay_ms.to_string()])
-            // Large enough that no watcher is ever told 410 in a run (each
-            // relist would add requests to the counts).
-            .args(["--history", "500000"])
-            .arg("--kubeconfig-out")
-            .arg(&kubeconfig);
-        let proc = Proc::spawn("kube-sim", cmd);
-        let (_, url) = proc
-            .log
-            .wait_for_from(0, "with the URL", |l| l.starts_with("https://"))
-            .await;
-        // The request log is a loopback debug endpoint; its fresh CA is
-        // only in the kubeconfig (kube-manager and kubectl do check it).
-        let http = reqwest::Client::builder()
-            .tls_danger_accept_invalid_certs(true)
-            .user_agent(PROBE_AGENT)
-            .build()
-            .expect("an HTTP client");
-        Sim {
-            proc,
-            url: url.trim().to_string(),
-            kubeconfig,
-            http,
-        }
-    }
-
-    async fn requests(&self) -> anyhow::Result<Vec<Req>> {
-        let log: Reqs = self
-            .http
-            .get(format!("{}/kube-sim/v1/requests", self.url))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        Ok(log.items)
-    }
-
-    async fn clear_requests(&self) -> anyhow::Result<()> {
-        self.http
-            .delete(format!("{}/kube-sim/v1/requests", self.url))
-            .send()
-            .await?
-            .error_for_status()?;
-        Ok(())
-    }
+fn is_kubectl(r: &Request) -> bool {
+    r.user_agent
+        .as_deref()
+        .is_some_and(|ua| ua.starts_with("kubectl"))
 }
 
 /// Reads the cluster itself (kube-sim's API, user agent [`PROBE_AGENT`])
@@ -378,15 +281,12 @@ async fn probed(task: Option<Probing>) -> anyhow::Result<Option<Duration>> {
 // ---------------------------------------------------------------------------
 // The REST calls of the benchmark.
 
-#[derive(Clone)]
-struct Rest {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
+/// The organization's part of the REST API, through the harness's client.
+struct Rest<'a>(&'a Api);
 
-impl Rest {
-    /// Sends the request; fails unless the answer is `want` (JSON body).
+impl Rest<'_> {
+    /// Sends the request to `/api/v1/orgs/{ORG}{path}`; fails unless the
+    /// answer is `want`.
     async fn call(
         &self,
         method: &str,
@@ -395,19 +295,14 @@ impl Rest {
         want: u16,
     ) -> anyhow::Result<Value> {
         let method = reqwest::Method::from_bytes(method.as_bytes())?;
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base));
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.bearer_auth(&self.token).send().await?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await?;
+        let (status, answer) = self
+            .0
+            .call(method.clone(), &format!("/orgs/{ORG}{path}"), body.as_ref())
+            .await;
         if status != want {
-            bail!("{method} {path}: HTTP {status}: {text}");
+            bail!("{method} {path}: HTTP {status}: {answer}");
         }
-        Ok(serde_json::from_str(&text)?)
+        Ok(answer)
     }
 
     async fn create_env(&self, name: &str) -> anyhow::Result<Environment> {
@@ -462,7 +357,7 @@ struct Took {
 /// watching the cluster with `probe` if given. Returns the timings and the
 /// namespace.
 async fn lapdev_env(
-    rest: &Rest,
+    rest: &Rest<'_>,
     name: &str,
     probe: Option<&Probe>,
 ) -> anyhow::Result<(Took, String)> {
@@ -651,8 +546,8 @@ struct Side {
 
 struct Setup<'a> {
     args: &'a Args,
-    sim: &'a Sim,
-    rest: &'a Rest,
+    sim: &'a KubeSim,
+    rest: &'a Rest<'a>,
     kubectl: &'a Kubectl,
     objects: &'a [Value],
     pids: &'a Pids,
@@ -670,7 +565,15 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
     let objects = source_objects(args, SOURCE_NS);
     let seed = dir.path().join("seed.json");
     write_list(&seed, SOURCE_NS, &[nodes(), objects.clone()].concat())?;
-    let sim = Sim::start(dir.path(), &seed, args.sim_delay_ms).await;
+    let sim = KubeSim::start_with(dir.path(), |cmd| {
+        cmd.arg("--seed")
+            .arg(&seed)
+            .args(["--sim-delay-ms", &args.sim_delay_ms.to_string()])
+            // Large enough that no watcher is ever told 410 in a run (each
+            // relist would add requests to the counts).
+            .args(["--history", "500000"]);
+    })
+    .await;
 
     let tls = TlsFiles::generate_in(dir.path());
     let timing = Timing {
@@ -689,17 +592,13 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
     let setup = KubeManagerSetup {
         server_url: server.url(),
         ca_file: server.tls().ca.clone(),
-        kubeconfig: sim.kubeconfig.clone(),
+        kubeconfig: sim.kubeconfig().to_path_buf(),
         token_file: dir.path().join("cluster.token"),
     };
     let km = KubeManager::start("kube-manager", &setup, &creds.token);
     api.wait_for_status(CLUSTER, ClusterStatus::Active, |_| true)
         .await;
-    let rest = Rest {
-        http: lapdev_e2e::api::Api::http_client(server.client_tls()),
-        base: format!("{}/api/v1/orgs/{}", api.base(), lapdev_e2e::api::ORG),
-        token: api.token().to_string(),
-    };
+    let rest = Rest(&api);
     let refs: Vec<Value> = (objects.iter())
         .filter(|o| o["apiVersion"] == "apps/v1")
         .map(|o| json!({"namespace": SOURCE_NS, "kind": o["kind"], "name": o["metadata"]["name"]}))
@@ -714,19 +613,19 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
 
     let kubectl = Kubectl {
         bin: args.kubectl.clone(),
-        kubeconfig: sim.kubeconfig.clone(),
+        kubeconfig: sim.kubeconfig().to_path_buf(),
         cache_dir: dir.path().join("kubectl-cache"),
         dir: dir.path().to_path_buf(),
     };
     let pids = Pids {
         server: server.proc().pid(),
         manager: km.proc().pid(),
-        sim: sim.proc.pid(),
+        sim: sim.proc().pid(),
         ticks_per_second: clock_ticks_per_second() as f64,
     };
     let probe = Probe {
-        http: sim.http.clone(),
-        url: sim.url.clone(),
+        http: sim.http().clone(),
+        url: sim.url().to_string(),
         expected: args.workloads,
     };
     let s = Setup {
@@ -794,11 +693,11 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
 /// Requests in `log` about namespace `ns` from the client `kubectl` or not,
 /// by `verb resource`; kubectl's discovery requests (no namespace) count
 /// for kubectl.
-fn count(log: &[Req], ns: &[&str], kubectl: bool) -> BTreeMap<String, usize> {
+fn count(log: &[Request], ns: &[&str], kubectl: bool) -> BTreeMap<String, usize> {
     let mut by = BTreeMap::new();
     for r in log
         .iter()
-        .filter(|r| !r.is_probe() && r.is_kubectl() == kubectl)
+        .filter(|r| !is_probe(r) && is_kubectl(r) == kubectl)
     {
         let about_env = ns.iter().any(|n| r.touches(n));
         let discovery = kubectl && r.resource.is_none();
@@ -867,7 +766,7 @@ impl Who {
 
 /// One environment, measured alone, then removed.
 async fn one(s: &Setup<'_>, who: Who, side: &mut Side, run: usize) -> anyhow::Result<()> {
-    s.sim.clear_requests().await?;
+    s.sim.clear_requests().await;
     let before = Cpu::read(s.pids);
     let name = who.name(&format!("run-{run}"));
     let (t, ns) = who.create(s, &name, Some(s.probe)).await?;
@@ -875,7 +774,7 @@ async fn one(s: &Setup<'_>, who: Who, side: &mut Side, run: usize) -> anyhow::Re
         tokio::time::sleep(SETTLE).await;
     }
     let cpu = Cpu::read(s.pids).since(before);
-    let by = count(&s.sim.requests().await?, &[&ns], who == Who::Kubectl);
+    let by = count(&s.sim.requests().await, &[&ns], who == Who::Kubectl);
     eprintln!("  {who:?} run {run}: {t:?}, {} requests", total(&by));
     side.runs.push(t);
     side.requests.push(by);
@@ -886,7 +785,7 @@ async fn one(s: &Setup<'_>, who: Who, side: &mut Side, run: usize) -> anyhow::Re
 /// `--concurrent` environments created at once, then removed; returns
 /// the server's and kube-manager's RSS with all of them running.
 async fn batch(s: &Setup<'_>, who: Who, side: &mut Side) -> anyhow::Result<(u64, u64)> {
-    s.sim.clear_requests().await?;
+    s.sim.clear_requests().await;
     let before = Cpu::read(s.pids);
     let names: Vec<String> = (0..s.args.concurrent)
         .map(|i| who.name(&format!("batch-{i:02}")))
@@ -913,14 +812,14 @@ async fn batch(s: &Setup<'_>, who: Who, side: &mut Side) -> anyhow::Result<(u64,
         namespaces.push(ns);
     }
     let ns: Vec<&str> = namespaces.iter().map(String::as_str).collect();
-    let log = s.sim.requests().await?;
+    let log = s.sim.requests().await;
     side.batch_requests = count(&log, &ns, who == Who::Kubectl);
     // kube-manager binds its role once per apply: more than one binding in
     // a namespace means its environment was applied more than once.
     side.batch_reapplied = ns
         .iter()
         .filter(|n| {
-            let bindings = |r: &&Req| r.touches(n) && r.key() == "patch rolebindings";
+            let bindings = |r: &&Request| r.touches(n) && r.key() == "patch rolebindings";
             log.iter().filter(bindings).count() > 1
         })
         .count();
