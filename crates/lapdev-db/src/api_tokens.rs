@@ -6,8 +6,10 @@ use lapdev_domain::{ApiTokenId, TokenName, UserId};
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, NewAuditEvent};
-use crate::row::{fetch_limit, get_opt_ts, get_parsed, get_string, get_ts, get_validated, millis};
-use crate::{Db, DbError, DbResult, Slice, UserRecord, conflict_as, lock_owned};
+use crate::row::{
+    fetch_limit, get_opt_ts, get_parsed, get_string, get_ts, get_validated, millis, parsed,
+};
+use crate::{Db, DbResult, Slice, UserRecord, conflict_as, lock_owned};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
@@ -198,13 +200,6 @@ impl Db {
                 .bind(id.to_string())
                 .fetch_optional(self.pool())
                 .await?;
-        owner
-            .map(|o| {
-                o.parse().map_err(|_| DbError::Corrupt {
-                    what: "user_id",
-                    value: o,
-                })
-            })
-            .transpose()
+        owner.map(|o| parsed("user_id", o)).transpose()
     }
 }

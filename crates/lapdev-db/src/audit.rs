@@ -6,7 +6,7 @@ use lapdev_domain::{AuditEventId, OrganizationId, UserId, Username};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::row::{fetch_limit, get_parsed, get_string, get_ts, millis};
+use crate::row::{fetch_limit, get_parsed, get_string, get_ts, millis, parsed, validated};
 use crate::{Db, DbError, DbResult, Slice};
 
 /// Who did something.
@@ -134,14 +134,8 @@ fn audit_from_row(row: &AnyRow) -> DbResult<AuditRecord> {
     let actor_name: Option<String> = row.try_get("actor_username")?;
     let actor = match (actor_id, actor_name) {
         (Some(id), Some(name)) => Some(Actor {
-            id: id.parse().map_err(|_| DbError::Corrupt {
-                what: "actor_id",
-                value: id.clone(),
-            })?,
-            username: Username::parse(name.clone()).map_err(|_| DbError::Corrupt {
-                what: "actor_username",
-                value: name,
-            })?,
+            id: parsed("actor_id", id)?,
+            username: validated("actor_username", name, Username::parse)?,
         }),
         _ => None,
     };

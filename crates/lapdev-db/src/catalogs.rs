@@ -14,7 +14,10 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, NewAuditEvent};
-use crate::row::{fetch_limit, get_parsed, get_string, get_ts, get_validated, millis};
+use crate::row::{
+    fetch_limit, get_opt_parsed, get_opt_validated, get_parsed, get_string, get_ts, get_validated,
+    millis,
+};
 use crate::{Db, DbError, DbResult, Slice, conflict_as, lock_owned};
 
 /// A catalog as stored. The JSON columns are parsed by the server.
@@ -92,32 +95,14 @@ const COLUMNS: &str = "k.id, k.organization_id, k.name, k.description, k.source_
 const FROM: &str = "catalogs k LEFT JOIN clusters c ON c.id = k.source_cluster_id";
 
 fn catalog_from_row(row: &AnyRow) -> DbResult<CatalogRecord> {
-    let source_cluster_id = row
-        .try_get::<Option<String>, _>("source_cluster_id")?
-        .map(|raw| {
-            raw.parse().map_err(|_| DbError::Corrupt {
-                what: "source_cluster_id",
-                value: raw,
-            })
-        })
-        .transpose()?;
-    let source_cluster_name = row
-        .try_get::<Option<String>, _>("source_cluster_name")?
-        .map(|raw| {
-            ClusterName::parse(raw.clone()).map_err(|_| DbError::Corrupt {
-                what: "source_cluster_name",
-                value: raw,
-            })
-        })
-        .transpose()?;
     let count: i64 = row.try_get("workload_count")?;
     Ok(CatalogRecord {
         id: get_parsed(row, "id")?,
         organization_id: get_parsed(row, "organization_id")?,
         name: get_validated(row, "name", CatalogName::parse)?,
         description: get_string(row, "description")?,
-        source_cluster_id,
-        source_cluster_name,
+        source_cluster_id: get_opt_parsed(row, "source_cluster_id")?,
+        source_cluster_name: get_opt_validated(row, "source_cluster_name", ClusterName::parse)?,
         content: CatalogContent {
             workloads: get_string(row, "workloads")?,
             workload_count: u32::try_from(count).unwrap_or(0),

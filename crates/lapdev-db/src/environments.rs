@@ -17,7 +17,10 @@ use sqlx::any::AnyRow;
 
 use crate::audit::{self, NewAuditEvent};
 use crate::catalogs::{SealedTable, insert_values, value_replace, values_not_under, values_of};
-use crate::row::{fetch_limit, get_parsed, get_string, get_ts, get_validated, millis};
+use crate::row::{
+    fetch_limit, get_opt_parsed, get_opt_validated, get_parsed, get_string, get_ts, get_validated,
+    millis,
+};
 use crate::{Db, DbError, DbResult, SealedValue, Slice, conflict_as, lock_owned};
 
 /// An environment as stored (without its objects: see
@@ -147,34 +150,15 @@ fn opt_generation(row: &AnyRow, col: &'static str) -> DbResult<Option<u64>> {
         .transpose()
 }
 
-fn opt_parsed<T: std::str::FromStr>(row: &AnyRow, col: &'static str) -> DbResult<Option<T>> {
-    row.try_get::<Option<String>, _>(col)?
-        .map(|raw| {
-            raw.parse().map_err(|_| DbError::Corrupt {
-                what: col,
-                value: raw,
-            })
-        })
-        .transpose()
-}
-
 fn environment_from_row(row: &AnyRow) -> DbResult<EnvironmentRecord> {
     Ok(EnvironmentRecord {
         id: get_parsed(row, "id")?,
         organization_id: get_parsed(row, "organization_id")?,
         name: get_validated(row, "name", EnvironmentName::parse)?,
         kind: get_parsed(row, "kind")?,
-        owner_id: opt_parsed(row, "owner_id")?,
-        owner_name: row
-            .try_get::<Option<String>, _>("owner_name")?
-            .map(|raw| {
-                Username::parse(raw.clone()).map_err(|_| DbError::Corrupt {
-                    what: "owner_name",
-                    value: raw,
-                })
-            })
-            .transpose()?,
-        catalog_id: opt_parsed(row, "catalog_id")?,
+        owner_id: get_opt_parsed(row, "owner_id")?,
+        owner_name: get_opt_validated(row, "owner_name", Username::parse)?,
+        catalog_id: get_opt_parsed(row, "catalog_id")?,
         catalog_name: get_string(row, "catalog_name")?,
         cluster_id: get_parsed(row, "cluster_id")?,
         cluster_name: get_validated(row, "cluster_name", ClusterName::parse)?,

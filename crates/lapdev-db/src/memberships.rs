@@ -6,7 +6,7 @@ use lapdev_domain::{OrganizationId, Role, UserId, Username};
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, NewAuditEvent};
-use crate::row::{fetch_limit, get_parsed, get_ts, millis};
+use crate::row::{fetch_limit, get_parsed, get_ts, millis, parsed};
 use crate::users::{insert_user, user_from_row};
 use crate::{Db, DbError, DbResult, Slice, UserRecord, conflict_as};
 
@@ -117,13 +117,7 @@ impl Db {
         .bind(user.to_string())
         .fetch_optional(self.pool())
         .await?;
-        role.map(|r| {
-            r.parse().map_err(|_| DbError::Corrupt {
-                what: "role",
-                value: r,
-            })
-        })
-        .transpose()
+        role.map(|r| parsed("role", r)).transpose()
     }
 
     pub async fn member_get(

@@ -2,11 +2,10 @@
 
 use jiff::Timestamp;
 use lapdev_domain::{OrganizationId, OrganizationName, Role, UserId};
-use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, NewAuditEvent};
-use crate::row::{fetch_limit, get_parsed, get_ts, get_validated, millis};
+use crate::row::{fetch_limit, get_opt_parsed, get_parsed, get_ts, get_validated, millis};
 use crate::{Db, DbResult, Slice, conflict_as};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,11 +95,10 @@ impl Db {
         .fetch_optional(self.pool())
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let role = match row.try_get::<Option<String>, _>("role")? {
-            Some(_) => Some(get_parsed(&row, "role")?),
-            None => None,
-        };
-        Ok(Some((organization_from_row(&row)?, role)))
+        Ok(Some((
+            organization_from_row(&row)?,
+            get_opt_parsed(&row, "role")?,
+        )))
     }
 
     /// The organizations `user` belongs to, with their role, in creation order

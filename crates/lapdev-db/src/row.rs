@@ -43,13 +43,36 @@ pub(crate) fn get_string(row: &AnyRow, col: &str) -> DbResult<String> {
     Ok(row.try_get::<String, _>(col)?)
 }
 
-/// Parses a column with `FromStr` (typed ids, roles).
-pub(crate) fn get_parsed<T: FromStr>(row: &AnyRow, col: &'static str) -> DbResult<T> {
-    let raw: String = row.try_get(col)?;
+/// Parses the value `raw` of column `col` with `FromStr` (typed ids, roles).
+pub(crate) fn parsed<T: FromStr>(col: &'static str, raw: String) -> DbResult<T> {
     raw.parse().map_err(|_| DbError::Corrupt {
         what: col,
         value: raw,
     })
+}
+
+/// Parses the value `raw` of column `col` with a validating constructor (names).
+pub(crate) fn validated<T, E>(
+    col: &'static str,
+    raw: String,
+    parse: impl FnOnce(String) -> Result<T, E>,
+) -> DbResult<T> {
+    parse(raw.clone()).map_err(|_| DbError::Corrupt {
+        what: col,
+        value: raw,
+    })
+}
+
+/// Parses a column with `FromStr` (typed ids, roles).
+pub(crate) fn get_parsed<T: FromStr>(row: &AnyRow, col: &'static str) -> DbResult<T> {
+    parsed(col, row.try_get(col)?)
+}
+
+/// [`get_parsed`] for a nullable column.
+pub(crate) fn get_opt_parsed<T: FromStr>(row: &AnyRow, col: &'static str) -> DbResult<Option<T>> {
+    row.try_get::<Option<String>, _>(col)?
+        .map(|raw| parsed(col, raw))
+        .transpose()
 }
 
 /// Parses a column with a validating constructor (names).
@@ -58,11 +81,18 @@ pub(crate) fn get_validated<T, E>(
     col: &'static str,
     parse: impl FnOnce(String) -> Result<T, E>,
 ) -> DbResult<T> {
-    let raw: String = row.try_get(col)?;
-    parse(raw.clone()).map_err(|_| DbError::Corrupt {
-        what: col,
-        value: raw,
-    })
+    validated(col, row.try_get(col)?, parse)
+}
+
+/// [`get_validated`] for a nullable column.
+pub(crate) fn get_opt_validated<T, E>(
+    row: &AnyRow,
+    col: &'static str,
+    parse: impl FnOnce(String) -> Result<T, E>,
+) -> DbResult<Option<T>> {
+    row.try_get::<Option<String>, _>(col)?
+        .map(|raw| validated(col, raw, parse))
+        .transpose()
 }
 
 /// Clamps a page size and asks for one more row, to know whether a next page exists.
