@@ -97,6 +97,14 @@ impl PageRequest {
         })
     }
 
+    /// The longest page there is, from `cursor` (the dashboard's lists).
+    pub(crate) fn longest(cursor: Option<String>) -> Self {
+        PageRequest {
+            limit: lapdev_api::PageQuery::MAX_LIMIT,
+            cursor,
+        }
+    }
+
     /// The cursor as the id type of the list.
     pub(crate) fn cursor<T: std::str::FromStr>(&self) -> AppResult<Option<T>> {
         self.cursor

@@ -5,10 +5,9 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use lapdev_api::{AuditEvent, PageQuery};
-use serde::Deserialize;
+use lapdev_api::AuditEvent;
 
-use super::layout::{Rendered, Shell, WebError, date, remember_org, take_flash};
+use super::layout::{CursorQuery, Rendered, Shell, WebError, date, remember_org, take_flash};
 use crate::app::{self, PageRequest};
 use crate::auth::SessionUser;
 use crate::state::AppState;
@@ -61,31 +60,17 @@ fn row(e: AuditEvent) -> Row {
     }
 }
 
-#[derive(Deserialize)]
-pub(crate) struct ListQuery {
-    cursor: Option<String>,
-}
-
 /// `GET /orgs/{org}/audit`.
 pub(crate) async fn page(
     State(state): State<AppState>,
     user: SessionUser,
     headers: HeaderMap,
     Path(org): Path<String>,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<CursorQuery>,
 ) -> Result<Response, WebError> {
     let caller = user.auth_user();
     let membership = app::organizations::get(&state, &caller, &org).await?;
-    let page = app::audit::list(
-        &state,
-        &caller,
-        &org,
-        PageRequest {
-            limit: PageQuery::MAX_LIMIT,
-            cursor: q.cursor,
-        },
-    )
-    .await?;
+    let page = app::audit::list(&state, &caller, &org, PageRequest::longest(q.cursor)).await?;
     let (flash, clear) = take_flash(&state, &headers);
     let shell = Shell::load(&state, &user, &headers, Some(&membership), "audit")
         .await?

@@ -8,7 +8,6 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use lapdev_api::PageQuery;
 use lapdev_domain::ClusterRole;
 
 use super::layout::{Rendered, Shell, WebError, date, remember_org, take_flash};
@@ -42,13 +41,6 @@ struct CatalogsPage {
     sources: Vec<Source>,
 }
 
-fn everything() -> PageRequest {
-    PageRequest {
-        limit: PageQuery::MAX_LIMIT,
-        cursor: None,
-    }
-}
-
 /// `GET /orgs/{org}/catalogs`.
 pub(crate) async fn page(
     State(state): State<AppState>,
@@ -59,7 +51,8 @@ pub(crate) async fn page(
     let caller = user.auth_user();
     let membership = app::organizations::get(&state, &caller, &org).await?;
     let org = membership.organization.name.to_string();
-    let list = app::catalogs::list_with_warnings(&state, &caller, &org, everything()).await?;
+    let list = app::catalogs::list_with_warnings(&state, &caller, &org, PageRequest::longest(None))
+        .await?;
     let mut rows = Vec::with_capacity(list.items.len());
     for (c, warnings) in list.items {
         rows.push(Row {
@@ -77,7 +70,7 @@ pub(crate) async fn page(
             updated: date(c.updated_at),
         });
     }
-    let sources = app::clusters::list(&state, &caller, &org, everything())
+    let sources = app::clusters::list(&state, &caller, &org, PageRequest::longest(None))
         .await?
         .items
         .into_iter()

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lapdev_api::{Cluster, ClusterCredentials, ClusterStatus, CreateCluster, PageQuery};
+use lapdev_api::{Cluster, ClusterCredentials, ClusterStatus, CreateCluster};
 use lapdev_domain::{ClusterName, ClusterPermission, ClusterRole};
 use serde::Deserialize;
 
@@ -136,16 +136,7 @@ async fn render(
 ) -> Result<Rendered, WebError> {
     let caller = user.auth_user();
     let membership = app::organizations::get(state, &caller, org).await?;
-    let page = app::clusters::list(
-        state,
-        &caller,
-        org,
-        PageRequest {
-            limit: PageQuery::MAX_LIMIT,
-            cursor: None,
-        },
-    )
-    .await?;
+    let page = app::clusters::list(state, &caller, org, PageRequest::longest(None)).await?;
     let mut shell = Shell::load(state, user, headers, Some(&membership), "clusters").await?;
     shell.flash = extras.flash;
     shell.error = extras.error;

@@ -10,9 +10,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use lapdev_api::{
-    Catalog, ClusterStatus, CreateEnvironment, PageQuery, ReplicasPolicy, SecretValueInput,
-};
+use lapdev_api::{Catalog, ClusterStatus, CreateEnvironment, ReplicasPolicy, SecretValueInput};
 use lapdev_domain::{CatalogName, ClusterName, ClusterRole, EnvironmentKind, EnvironmentName};
 use serde::Deserialize;
 
@@ -86,10 +84,7 @@ pub(super) async fn create_section(
     is_admin: bool,
     draft: EnvironmentDraft,
 ) -> Result<CreateSection, WebError> {
-    let everything = PageRequest {
-        limit: PageQuery::MAX_LIMIT,
-        cursor: None,
-    };
+    let everything = PageRequest::longest(None);
     let clusters = app::clusters::list(state, caller, org, everything).await?;
     let mut targets: Vec<TargetOption> = clusters
         .items

@@ -110,6 +110,12 @@ impl Shell {
     }
 }
 
+/// `?cursor=` of a list page that pages.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct CursorQuery {
+    pub(crate) cursor: Option<String>,
+}
+
 /// A timestamp as the pages show it.
 pub(crate) fn date(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M UTC").to_string()

@@ -7,13 +7,14 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lapdev_api::{AddMember, PageQuery, UpdateMember};
+use lapdev_api::{AddMember, UpdateMember};
 use lapdev_domain::{Role, Username};
 use serde::Deserialize;
 
 use super::forms::{CsrfForm, csrf_protected};
 use super::layout::{
-    Rendered, Shell, WebError, date, describe, flash, redirect, remember_org, take_flash,
+    CursorQuery, Rendered, Shell, WebError, date, describe, flash, redirect, remember_org,
+    take_flash,
 };
 use crate::app::{self, AppError, PageRequest};
 use crate::auth::SessionUser;
@@ -68,16 +69,7 @@ async fn render(
 ) -> Result<Rendered, WebError> {
     let caller = user.auth_user();
     let membership = app::organizations::get(state, &caller, org).await?;
-    let page = app::members::list(
-        state,
-        &caller,
-        org,
-        PageRequest {
-            limit: PageQuery::MAX_LIMIT,
-            cursor: extras.cursor,
-        },
-    )
-    .await?;
+    let page = app::members::list(state, &caller, org, PageRequest::longest(extras.cursor)).await?;
     let org = membership.organization.name.to_string();
     let mut shell = Shell::load(state, user, headers, Some(&membership), "members").await?;
     shell.flash = extras.flash;
@@ -117,18 +109,13 @@ async fn render(
     Ok(Rendered::new(&view)?.cookie(remember))
 }
 
-#[derive(Deserialize)]
-pub(crate) struct ListQuery {
-    cursor: Option<String>,
-}
-
 /// `GET /orgs/{org}/members`.
 pub(crate) async fn page(
     State(state): State<AppState>,
     user: SessionUser,
     headers: HeaderMap,
     Path(org): Path<String>,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<CursorQuery>,
 ) -> Result<Response, WebError> {
     let (flash, clear) = take_flash(&state, &headers);
     let extras = Extras {

@@ -6,12 +6,14 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lapdev_api::{CreateToken, PageQuery};
+use lapdev_api::CreateToken;
 use lapdev_domain::TokenName;
 use serde::Deserialize;
 
 use super::forms::{CsrfForm, csrf_protected};
-use super::layout::{Rendered, Shell, WebError, date, describe, flash, redirect, take_flash};
+use super::layout::{
+    CursorQuery, Rendered, Shell, WebError, date, describe, flash, redirect, take_flash,
+};
 use crate::app::{self, AppError, PageRequest};
 use crate::auth::SessionUser;
 use crate::state::AppState;
@@ -54,10 +56,7 @@ async fn render(
     let page = app::tokens::list(
         state,
         &user.auth_user(),
-        PageRequest {
-            limit: PageQuery::MAX_LIMIT,
-            cursor: extras.cursor,
-        },
+        PageRequest::longest(extras.cursor),
     )
     .await?;
     let mut shell = Shell::load(state, user, headers, None, "tokens").await?;
@@ -87,17 +86,12 @@ async fn render(
     Rendered::new(&view)
 }
 
-#[derive(Deserialize)]
-pub(crate) struct ListQuery {
-    cursor: Option<String>,
-}
-
 /// `GET /settings/tokens`.
 pub(crate) async fn page(
     State(state): State<AppState>,
     user: SessionUser,
     headers: HeaderMap,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<CursorQuery>,
 ) -> Result<Response, WebError> {
     let (flash, clear) = take_flash(&state, &headers);
     let extras = Extras {
