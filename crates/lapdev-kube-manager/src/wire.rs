@@ -1,8 +1,8 @@
 //! Conversions between `lapdev-manifest`'s types and their serde mirrors in
 //! `lapdev-tunnel-proto` (the server cannot depend on Kubernetes crates, so
 //! the protocol has its own copies of the types `lapdev-manifest` gives
-//! Kubernetes-typed behaviour; pure data such as the Secret policy is the
-//! protocol's type on both sides). Both sides share one JSON shape and
+//! Kubernetes-typed behaviour; pure data — the Secret policy, the replicas
+//! policy, identities — is the protocol's type on both sides). Both sides share one JSON shape and
 //! convert through it; the tests below build every variant on one side and
 //! check the other reads it back unchanged, so the mirrors cannot drift.
 

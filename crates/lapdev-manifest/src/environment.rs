@@ -106,52 +106,20 @@ impl fmt::Display for TargetNamespace {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EnvironmentKind {
-    Personal,
-    Shared,
-}
+/// Kubernetes-free, so the tunnel protocol's own types: kube-manager passes
+/// what the server sent straight through.
+pub use lapdev_tunnel_proto::{EnvironmentKind, Identity, ReplicasPolicy};
 
-/// How many pods each Deployment and StatefulSet runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReplicasPolicy {
-    /// As in the catalog (production).
-    Keep,
-    /// At most this many; fewer (including 0) is kept.
-    AtMost(i32),
-}
-
-impl ReplicasPolicy {
-    /// `AtMost(1)` for Personal environments, `Keep` for Shared ones.
-    pub fn default_for(kind: EnvironmentKind) -> Self {
-        match kind {
-            EnvironmentKind::Personal => ReplicasPolicy::AtMost(1),
-            EnvironmentKind::Shared => ReplicasPolicy::Keep,
-        }
+/// Caps `replicas` (`spec.replicas`) by `policy`.
+fn cap_replicas(policy: ReplicasPolicy, replicas: &mut Option<i32>) {
+    let ReplicasPolicy::AtMost(cap) = policy else {
+        return;
+    };
+    // Unset means 1 to the API server.
+    let current = replicas.unwrap_or(1);
+    if current > cap || replicas.is_some() {
+        *replicas = Some(current.min(cap));
     }
-
-    fn apply(self, replicas: &mut Option<i32>) {
-        let ReplicasPolicy::AtMost(cap) = self else {
-            return;
-        };
-        // Unset means 1 to the API server.
-        let current = replicas.unwrap_or(1);
-        if current > cap || replicas.is_some() {
-            *replicas = Some(current.min(cap));
-        }
-    }
-}
-
-/// An id and display name (of an environment or a catalog).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Identity {
-    /// Used as a label value: at most 63 of `[A-Za-z0-9._-]`, starting and
-    /// ending with an alphanumeric (a UUID fits).
-    pub id: String,
-    /// Free text; stored in an annotation.
-    pub name: String,
 }
 
 /// Everything the transform needs besides the catalog's objects.
@@ -271,7 +239,7 @@ fn copy_object(
         fill_redacted(secret, &spec.secret_values)?;
     }
     if let Some(replicas) = object.replicas_mut() {
-        spec.replicas.apply(replicas);
+        cap_replicas(spec.replicas, replicas);
     }
     if let ManifestObject::Service(service) = &mut object {
         internalize_service(service);

@@ -72,6 +72,16 @@ pub enum ReplicasPolicy {
     AtMost(i32),
 }
 
+impl ReplicasPolicy {
+    /// `AtMost(1)` for Personal environments, `Keep` for Shared ones.
+    pub fn default_for(kind: EnvironmentKind) -> Self {
+        match kind {
+            EnvironmentKind::Personal => ReplicasPolicy::AtMost(1),
+            EnvironmentKind::Shared => ReplicasPolicy::Keep,
+        }
+    }
+}
+
 /// Values for a catalog's redacted Secret keys: Secret name → key → value,
 /// values **base64**-encoded like a Secret's `data`. `Debug` prints only
 /// the keys, never a value.
