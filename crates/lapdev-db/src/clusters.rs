@@ -10,7 +10,9 @@ use sqlx::any::AnyRow;
 
 use crate::audit::{self, NewAuditEvent};
 use crate::cluster_tokens::{self, NewClusterToken};
-use crate::row::{fetch_limit, get_opt_ts, get_parsed, get_ts, get_validated, millis};
+use crate::row::{
+    bigint, fetch_limit, get_opt_ts, get_opt_u64, get_parsed, get_ts, get_validated, millis,
+};
 use crate::{Db, DbError, DbResult, Slice, conflict_as, lock_owned};
 
 /// What kube-manager last reported about its cluster.
@@ -75,17 +77,6 @@ fn flag(row: &AnyRow, col: &'static str) -> DbResult<bool> {
     }
 }
 
-fn unsigned(row: &AnyRow, col: &'static str) -> DbResult<Option<u64>> {
-    row.try_get::<Option<i64>, _>(col)?
-        .map(|v| {
-            u64::try_from(v).map_err(|_| DbError::Corrupt {
-                what: col,
-                value: v.to_string(),
-            })
-        })
-        .transpose()
-}
-
 pub(crate) fn cluster_from_row(row: &AnyRow) -> DbResult<ClusterRecord> {
     let roles = ClusterRoles::new(flag(row, "role_source")?, flag(row, "role_target")?).ok_or(
         DbError::Corrupt {
@@ -102,12 +93,12 @@ pub(crate) fn cluster_from_row(row: &AnyRow) -> DbResult<ClusterRecord> {
             kubernetes_version: row
                 .try_get::<Option<String>, _>("kubernetes_version")?
                 .unwrap_or_default(),
-            node_count: unsigned(row, "node_count")?
+            node_count: get_opt_u64(row, "node_count")?
                 .unwrap_or_default()
                 .try_into()
                 .unwrap_or(u32::MAX),
-            allocatable_cpu_millis: unsigned(row, "allocatable_cpu_millis")?.unwrap_or_default(),
-            allocatable_memory_bytes: unsigned(row, "allocatable_memory_bytes")?
+            allocatable_cpu_millis: get_opt_u64(row, "allocatable_cpu_millis")?.unwrap_or_default(),
+            allocatable_memory_bytes: get_opt_u64(row, "allocatable_memory_bytes")?
                 .unwrap_or_default(),
             reported_at,
         }),
@@ -130,11 +121,6 @@ pub(crate) fn cluster_from_row(row: &AnyRow) -> DbResult<ClusterRecord> {
 
 fn bit(b: bool) -> i64 {
     i64::from(b)
-}
-
-/// Saturating conversion for the BIGINT columns.
-fn big(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 pub(crate) async fn cluster_by_id_in(
@@ -337,8 +323,8 @@ impl Db {
         .bind(facts.kube_manager_version.as_str())
         .bind(facts.kubernetes_version.as_str())
         .bind(i64::from(facts.node_count))
-        .bind(big(facts.allocatable_cpu_millis))
-        .bind(big(facts.allocatable_memory_bytes))
+        .bind(bigint(facts.allocatable_cpu_millis))
+        .bind(bigint(facts.allocatable_memory_bytes))
         .bind(millis(facts.reported_at))
         .bind(id.to_string())
         .execute(self.pool())

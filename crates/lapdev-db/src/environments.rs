@@ -18,8 +18,8 @@ use sqlx::any::AnyRow;
 use crate::audit::{self, NewAuditEvent};
 use crate::catalogs::{SealedTable, insert_values, value_replace, values_not_under, values_of};
 use crate::row::{
-    fetch_limit, get_opt_parsed, get_opt_validated, get_parsed, get_string, get_ts, get_validated,
-    millis,
+    bigint, fetch_limit, get_opt_parsed, get_opt_u64, get_opt_validated, get_parsed, get_string,
+    get_ts, get_u64, get_validated, millis,
 };
 use crate::{Db, DbError, DbResult, SealedValue, Slice, conflict_as, lock_owned};
 
@@ -131,25 +131,6 @@ const COLUMNS: &str = "e.id, e.organization_id, e.name, e.kind, e.owner_id, \
 const FROM: &str = "environments e JOIN clusters c ON c.id = e.cluster_id \
     LEFT JOIN users u ON u.id = e.owner_id LEFT JOIN catalogs k ON k.id = e.catalog_id";
 
-fn generation(row: &AnyRow, col: &'static str) -> DbResult<u64> {
-    let raw: i64 = row.try_get(col)?;
-    u64::try_from(raw).map_err(|_| DbError::Corrupt {
-        what: col,
-        value: raw.to_string(),
-    })
-}
-
-fn opt_generation(row: &AnyRow, col: &'static str) -> DbResult<Option<u64>> {
-    row.try_get::<Option<i64>, _>(col)?
-        .map(|raw| {
-            u64::try_from(raw).map_err(|_| DbError::Corrupt {
-                what: col,
-                value: raw.to_string(),
-            })
-        })
-        .transpose()
-}
-
 fn environment_from_row(row: &AnyRow) -> DbResult<EnvironmentRecord> {
     Ok(EnvironmentRecord {
         id: get_parsed(row, "id")?,
@@ -165,15 +146,15 @@ fn environment_from_row(row: &AnyRow) -> DbResult<EnvironmentRecord> {
         namespace: get_string(row, "namespace")?,
         replicas: get_string(row, "replicas")?,
         desired: get_parsed(row, "desired")?,
-        generation: generation(row, "generation")?,
-        applied_generation: opt_generation(row, "applied_generation")?,
-        failed_generation: opt_generation(row, "failed_generation")?,
+        generation: get_u64(row, "generation")?,
+        applied_generation: get_opt_u64(row, "applied_generation")?,
+        failed_generation: get_opt_u64(row, "failed_generation")?,
         failure: row.try_get("failure")?,
         warnings: get_string(row, "warnings")?,
         phase: get_string(row, "phase")?,
-        observed_generation: opt_generation(row, "observed_generation")?,
+        observed_generation: get_opt_u64(row, "observed_generation")?,
         workloads: get_string(row, "workloads")?,
-        revision: generation(row, "revision")?,
+        revision: get_u64(row, "revision")?,
         created_at: get_ts(row, "created_at")?,
         updated_at: get_ts(row, "updated_at")?,
     })
@@ -220,10 +201,6 @@ pub struct EventNote<'a> {
     /// `info` or `warning`.
     pub level: &'a str,
     pub message: &'a str,
-}
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl Db {
@@ -466,7 +443,7 @@ impl Db {
              revision = revision + 1, updated_at = $3 \
              WHERE id = $4 AND (applied_generation IS NULL OR applied_generation < $1)",
         )
-        .bind(to_i64(generation))
+        .bind(bigint(generation))
         .bind(warnings)
         .bind(millis(crate::row::now()))
         .bind(id.to_string());
@@ -488,7 +465,7 @@ impl Db {
              WHERE id = $4 AND generation = $1 \
              AND (failed_generation IS NULL OR failed_generation <> $1 OR failure <> $2)",
         )
-        .bind(to_i64(generation))
+        .bind(bigint(generation))
         .bind(failure)
         .bind(millis(crate::row::now()))
         .bind(id.to_string());
@@ -514,7 +491,7 @@ impl Db {
              AND COALESCE(observed_generation, -1) = COALESCE($2, -1))",
         )
         .bind(report.phase.as_str())
-        .bind(report.observed_generation.map(to_i64))
+        .bind(report.observed_generation.map(bigint))
         .bind(report.workloads.as_str())
         .bind(millis(crate::row::now()))
         .bind(id.to_string());

@@ -39,6 +39,30 @@ pub(crate) fn get_opt_ts(row: &AnyRow, col: &str) -> DbResult<Option<Timestamp>>
     row.try_get::<Option<i64>, _>(col)?.map(ts).transpose()
 }
 
+/// A `BIGINT` column holding a count or generation.
+pub(crate) fn get_u64(row: &AnyRow, col: &'static str) -> DbResult<u64> {
+    unsigned(col, row.try_get(col)?)
+}
+
+/// [`get_u64`] for a nullable column.
+pub(crate) fn get_opt_u64(row: &AnyRow, col: &'static str) -> DbResult<Option<u64>> {
+    row.try_get::<Option<i64>, _>(col)?
+        .map(|raw| unsigned(col, raw))
+        .transpose()
+}
+
+fn unsigned(col: &'static str, raw: i64) -> DbResult<u64> {
+    u64::try_from(raw).map_err(|_| DbError::Corrupt {
+        what: col,
+        value: raw.to_string(),
+    })
+}
+
+/// `n` for a `BIGINT` column, saturating.
+pub(crate) fn bigint(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 pub(crate) fn get_string(row: &AnyRow, col: &str) -> DbResult<String> {
     Ok(row.try_get::<String, _>(col)?)
 }
