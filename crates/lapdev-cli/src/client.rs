@@ -412,23 +412,15 @@ impl Client {
     // --- plumbing
 
     fn request(&self, method: Method, path: &str, page: Option<&PageQuery>) -> RequestBuilder {
-        let mut url = self.server.endpoint(path);
-        if let Some(page) = page {
-            let mut pairs = url.query_pairs_mut();
-            if let Some(limit) = page.limit {
-                pairs.append_pair("limit", &limit.to_string());
-            }
-            if let Some(cursor) = &page.cursor {
-                pairs.append_pair("cursor", cursor);
-            }
-        }
-        if url.query() == Some("") {
-            url.set_query(None);
-        }
+        let url = with_query(
+            self.server.endpoint(path),
+            page.into_iter().flat_map(page_pairs),
+        );
         self.request_url(method, url)
     }
 
-    /// A request to a full URL (built with [`ServerUrl::endpoint`]).
+    /// A request to a full URL (built with [`ServerUrl::endpoint`], and
+    /// [`with_query`] for a query).
     fn request_url(&self, method: Method, url: Url) -> RequestBuilder {
         let req = self
             .http
@@ -570,6 +562,30 @@ impl Client {
             },
         }
     }
+}
+
+/// `url` with the query pairs whose value is given, in order; no `?` when
+/// none is.
+fn with_query(
+    mut url: Url,
+    pairs: impl IntoIterator<Item = (&'static str, Option<String>)>,
+) -> Url {
+    let mut given = pairs
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+        .peekable();
+    if given.peek().is_some() {
+        url.query_pairs_mut().extend_pairs(given);
+    }
+    url
+}
+
+/// The `limit` and `cursor` query pairs of a list request.
+fn page_pairs(page: &PageQuery) -> [(&'static str, Option<String>); 2] {
+    [
+        ("limit", page.limit.map(|limit| limit.to_string())),
+        ("cursor", page.cursor.clone()),
+    ]
 }
 
 /// reqwest is built without a default TLS provider: this binary uses ring.

@@ -8,7 +8,7 @@ use lapdev_api::{
 };
 use reqwest::Method;
 
-use super::{Client, ClientError, Scope};
+use super::{Client, ClientError, Scope, with_query};
 
 impl Client {
     /// `GET /orgs/{org}/clusters/{cluster}/workloads`.
@@ -18,27 +18,19 @@ impl Client {
         cluster: &ClusterName,
         query: &WorkloadsQuery,
     ) -> Result<WorkloadList, ClientError> {
-        let mut url = self
-            .server
-            .endpoint(&format!("/orgs/{org}/clusters/{cluster}/workloads"));
-        {
-            let mut pairs = url.query_pairs_mut();
-            for (key, value) in [
-                ("namespace", &query.namespace),
-                ("kind", &query.kind),
-                ("name", &query.name),
-            ] {
-                if let Some(v) = value {
-                    pairs.append_pair(key, v);
-                }
-            }
-            if query.include_system {
-                pairs.append_pair("include_system", "true");
-            }
-        }
-        if url.query() == Some("") {
-            url.set_query(None);
-        }
+        let url = with_query(
+            self.server
+                .endpoint(&format!("/orgs/{org}/clusters/{cluster}/workloads")),
+            [
+                ("namespace", query.namespace.clone()),
+                ("kind", query.kind.clone()),
+                ("name", query.name.clone()),
+                (
+                    "include_system",
+                    query.include_system.then(|| "true".into()),
+                ),
+            ],
+        );
         self.send_json(self.request_url(Method::GET, url), Scope::Org(org))
             .await
     }

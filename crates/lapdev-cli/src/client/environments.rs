@@ -10,7 +10,7 @@ use lapdev_api::{
 };
 use reqwest::Method;
 
-use super::{Client, ClientError, REQUEST_TIMEOUT, Scope};
+use super::{Client, ClientError, REQUEST_TIMEOUT, Scope, page_pairs, with_query};
 
 /// The longest wait the server grants one long poll (`wait_secs`).
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -23,22 +23,11 @@ impl Client {
         kind: Option<EnvironmentKind>,
         page: &PageQuery,
     ) -> Result<Page<EnvironmentSummary>, ClientError> {
-        let mut url = self.server.endpoint(&format!("/orgs/{org}/environments"));
-        {
-            let mut pairs = url.query_pairs_mut();
-            if let Some(kind) = kind {
-                pairs.append_pair("kind", kind.as_str());
-            }
-            if let Some(limit) = page.limit {
-                pairs.append_pair("limit", &limit.to_string());
-            }
-            if let Some(cursor) = &page.cursor {
-                pairs.append_pair("cursor", cursor);
-            }
-        }
-        if url.query() == Some("") {
-            url.set_query(None);
-        }
+        let kind = ("kind", kind.map(|kind| kind.as_str().to_string()));
+        let url = with_query(
+            self.server.endpoint(&format!("/orgs/{org}/environments")),
+            std::iter::once(kind).chain(page_pairs(page)),
+        );
         self.send_json(self.request_url(Method::GET, url), Scope::Org(org))
             .await
     }
