@@ -58,16 +58,15 @@ impl Shell {
         current: Option<&OrganizationMembership>,
         nav: &'static str,
     ) -> Result<Shell, WebError> {
-        let me = crate::app::users::me(state, &user.auth_user()).await?;
+        let memberships = memberships(state, user).await?;
         let selected: Option<(String, Role)> = current
-            .or_else(|| remembered(&me.organizations, headers))
+            .or_else(|| remembered(&memberships, headers))
             .map(|m| (m.organization.name.to_string(), m.role));
         let section = match nav {
             "catalogs" | "environments" | "members" | "audit" => nav,
             _ => "clusters",
         };
-        let orgs = me
-            .organizations
+        let orgs = memberships
             .iter()
             .map(|m| {
                 let name = m.organization.name.to_string();
@@ -228,8 +227,24 @@ pub(crate) async fn default_org(
     user: &SessionUser,
     headers: &HeaderMap,
 ) -> Result<Option<String>, WebError> {
-    let me = crate::app::users::me(state, &user.auth_user()).await?;
-    Ok(remembered(&me.organizations, headers).map(|m| m.organization.name.to_string()))
+    let memberships = memberships(state, user).await?;
+    Ok(remembered(&memberships, headers).map(|m| m.organization.name.to_string()))
+}
+
+/// The user's organizations, as many as one page holds (as `GET /me`
+/// lists them). The session's lookup already found the user, so this does
+/// not read the user again.
+async fn memberships(
+    state: &AppState,
+    user: &SessionUser,
+) -> Result<Vec<OrganizationMembership>, WebError> {
+    let page = crate::app::organizations::list(
+        state,
+        &user.auth_user(),
+        crate::app::PageRequest::longest(None),
+    )
+    .await?;
+    Ok(page.items)
 }
 
 /// The remembered organization among the user's, else the first.
