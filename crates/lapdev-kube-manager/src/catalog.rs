@@ -154,7 +154,7 @@ async fn fetch(
 
 async fn get_workload(reader: SourceReader, w: WorkloadRef) -> Result<ManifestObject, TunnelError> {
     reader
-        .get(wire::object_kind(w.kind), &w.namespace, &w.name)
+        .get(w.kind.into(), &w.namespace, &w.name)
         .await?
         .ok_or_else(|| {
             TunnelError::not_found(format!(

@@ -14,7 +14,6 @@ use lapdev_tunnel_proto::{
 use serde_json::Value;
 
 use crate::source::{SourceReader, is_namespace_name};
-use crate::wire;
 
 /// Lists the workloads `request` asks for, sorted by namespace, kind, name.
 pub async fn list_workloads(
@@ -42,7 +41,7 @@ pub async fn list_workloads(
     let mut workloads = Vec::new();
     for kind in kinds {
         reader
-            .list_pages(wire::object_kind(kind), namespace, |page| {
+            .list_pages(kind.into(), namespace, |page| {
                 workloads.extend(page.iter().filter_map(|o| {
                     let ns = o.metadata.namespace.as_deref()?;
                     let name = o.metadata.name.as_deref()?;

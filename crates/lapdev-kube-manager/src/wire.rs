@@ -24,14 +24,6 @@ fn convert<A: Serialize, B: DeserializeOwned>(
         })
 }
 
-pub fn object_kind(kind: proto::WorkloadKind) -> lapdev_manifest::ObjectKind {
-    match kind {
-        proto::WorkloadKind::Deployment => lapdev_manifest::ObjectKind::Deployment,
-        proto::WorkloadKind::StatefulSet => lapdev_manifest::ObjectKind::StatefulSet,
-        proto::WorkloadKind::DaemonSet => lapdev_manifest::ObjectKind::DaemonSet,
-    }
-}
-
 pub fn snapshot(
     snapshot: &lapdev_manifest::CatalogSnapshot,
 ) -> Result<proto::CatalogSnapshot, proto::TunnelError> {
@@ -111,7 +103,7 @@ mod tests {
     fn every_kind_and_ref_agrees() {
         same_shape::<_, Vec<proto::ObjectRef>>(&refs());
         for kind in proto::WorkloadKind::ALL {
-            let manifest = object_kind(kind);
+            let manifest = ObjectKind::from(kind);
             assert_eq!(manifest.as_str(), kind.as_str());
             same_shape::<_, lapdev_manifest::WorkloadKind>(&kind);
             assert_eq!(

@@ -162,13 +162,9 @@ impl KindInfo {
     }
 }
 
-/// The workload kinds a catalog is built from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum WorkloadKind {
-    Deployment,
-    StatefulSet,
-    DaemonSet,
-}
+/// The workload kinds a catalog is built from: the tunnel protocol's type,
+/// which names workloads in requests.
+pub use lapdev_tunnel_proto::WorkloadKind;
 
 impl From<WorkloadKind> for ObjectKind {
     fn from(kind: WorkloadKind) -> Self {
