@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use lapdev_api::ClusterStatus;
-use lapdev_e2e::api::Api;
+use lapdev_e2e::api::{Api, ORG};
 use lapdev_e2e::kube_manager::CONNECTED;
 use serde_json::{Value, json};
 
@@ -33,34 +33,15 @@ fn assert_no_secret(what: &str, text: &str) {
     }
 }
 
-/// Raw JSON calls with the admin's token: `(status, body)`.
-struct Rest {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
+/// Raw JSON calls in the organization (`/orgs/default{path}`):
+/// `(status, body)`.
+struct Rest<'a>(&'a Api);
 
-impl Rest {
-    fn new(w: &World, api: &Api) -> Rest {
-        Rest {
-            http: Api::http_client(w.server.client_tls()),
-            base: format!("{}/api/v1/orgs/default", api.base()),
-            token: api.token().to_string(),
-        }
-    }
-
+impl Rest<'_> {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("an API request");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.expect("a body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.0
+            .call(method, &format!("/orgs/{ORG}{path}"), body.as_ref())
+            .await
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
@@ -155,7 +136,7 @@ async fn catalog_of_the_shop_from_a_real_cluster() {
     w.api
         .wait_for_status("prod", ClusterStatus::Active, |_| true)
         .await;
-    let api = Rest::new(&w, &w.api);
+    let api = Rest(&w.api);
     let kubeconfig = c.sim.kubeconfig();
     kubectl(
         kubeconfig,

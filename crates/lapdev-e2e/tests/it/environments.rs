@@ -61,14 +61,10 @@ struct Kube {
 
 impl Kube {
     fn new(sim: &KubeSim) -> Kube {
-        // kube-sim's CA is only in its kubeconfig; what the test reads is
-        // checked by value, not by certificate (kube-manager checks it).
-        let http = reqwest::Client::builder()
-            .tls_danger_accept_invalid_certs(true)
-            .build()
-            .expect("an HTTP client");
+        // The harness's client: what the test reads is checked by value,
+        // not by certificate (kube-manager checks it).
         Kube {
-            http,
+            http: sim.http().clone(),
             url: sim.url().to_string(),
         }
     }
