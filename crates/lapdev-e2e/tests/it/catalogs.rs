@@ -7,14 +7,12 @@
 //! kubectl, preview the refresh diff and apply it. kube-sim's request log
 //! shows that Lapdev's reads made no write calls to the source cluster.
 
-use std::path::Path;
-
 use lapdev_api::ClusterStatus;
 use lapdev_e2e::api::{Api, ORG};
 use lapdev_e2e::kube_manager::CONNECTED;
 use serde_json::{Value, json};
 
-use crate::World;
+use crate::{World, kubectl};
 
 /// A value of the sample shop's Secret `db-credentials` (copied by the
 /// policy, so stored encrypted) and one of `api-keys` (copied too).
@@ -51,35 +49,6 @@ impl Rest<'_> {
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
-}
-
-fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) {
-    use std::io::Write;
-    let bin = std::env::var("LAPDEV_TEST_KUBECTL").unwrap_or_else(|_| "kubectl".into());
-    let mut child = std::process::Command::new(bin)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run kubectl");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().expect("kubectl ends");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A Deployment whose env needs a ConfigMap key that does not exist.

@@ -9,31 +9,13 @@
 //! `dashboard-catalog-refresh.png` and `dashboard-catalog-secrets.png` go to
 //! `target/test-artifacts/`.
 
-use std::path::Path;
-
 use fantoccini::Locator;
 use lapdev_api::ClusterStatus;
 use lapdev_e2e::ADMIN_PASSWORD;
 use lapdev_e2e::kube_manager::CONNECTED;
 
-use crate::World;
 use crate::webdriver::{ChromeDriver, browser, screenshot, text_of, wait_for};
-
-/// Changes production the way an operator would.
-fn kubectl(kubeconfig: &Path, args: &[&str]) {
-    let bin = std::env::var("LAPDEV_TEST_KUBECTL").unwrap_or_else(|_| "kubectl".into());
-    let out = std::process::Command::new(bin)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .expect("run kubectl");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::{World, kubectl};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workloads_table_to_a_catalog_in_the_browser() {
@@ -165,6 +147,7 @@ async fn workloads_table_to_a_catalog_in_the_browser() {
     kubectl(
         kubeconfig,
         &["-n", "shop", "scale", "deployment", "web", "--replicas=4"],
+        None,
     );
     // base64 of "rotated-db-pa55"
     let patch = r#"{"data":{"password":"cm90YXRlZC1kYi1wYTU1"}}"#;
@@ -180,6 +163,7 @@ async fn workloads_table_to_a_catalog_in_the_browser() {
             "-p",
             patch,
         ],
+        None,
     );
 
     // From the list to the catalog, then the refresh preview.

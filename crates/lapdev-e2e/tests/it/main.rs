@@ -20,6 +20,8 @@ mod tokens;
 #[path = "../../../lapdev-server/tests/it/webdriver.rs"]
 mod webdriver;
 
+use std::path::Path;
+
 use lapdev_api::ClusterCredentials;
 use lapdev_e2e::api::Api;
 use lapdev_e2e::kube_manager::{KubeManager, KubeManagerSetup};
@@ -86,4 +88,36 @@ struct Connected {
     sim: KubeSim,
     km: KubeManager,
     setup: KubeManagerSetup,
+}
+
+/// Changes a cluster the way an operator would: kubectl
+/// (`LAPDEV_TEST_KUBECTL`, or the one on the PATH) with `stdin` as its
+/// input; fails the test unless it succeeds.
+fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) {
+    use std::io::Write;
+    let bin = std::env::var("LAPDEV_TEST_KUBECTL").unwrap_or_else(|_| "kubectl".into());
+    let mut child = std::process::Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run kubectl");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("kubectl ends");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
