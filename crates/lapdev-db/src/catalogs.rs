@@ -243,17 +243,22 @@ impl Db {
         let mut tx = self.pool().begin().await?;
         lock_in(&mut tx, org, id).await?;
         let before = by_id_in(&mut tx, id).await?;
+        let after = CatalogRecord {
+            name: name.cloned().unwrap_or(before.name),
+            description: description.map_or(before.description, str::to_string),
+            updated_at: crate::row::now(),
+            ..before
+        };
         sqlx::query(
             "UPDATE catalogs SET name = $1, description = $2, updated_at = $3 WHERE id = $4",
         )
-        .bind(name.unwrap_or(&before.name).as_str())
-        .bind(description.unwrap_or(&before.description))
-        .bind(millis(crate::row::now()))
+        .bind(after.name.as_str())
+        .bind(after.description.as_str())
+        .bind(millis(after.updated_at))
         .bind(id.to_string())
         .execute(&mut *tx)
         .await
         .map_err(conflict_as("catalog"))?;
-        let after = by_id_in(&mut tx, id).await?;
         audit::insert_about(&mut tx, org, event, id, after.name.as_str()).await?;
         tx.commit().await?;
         Ok(after)
@@ -280,6 +285,11 @@ impl Db {
                 what: "a newer version of the catalog",
             });
         }
+        let after = CatalogRecord {
+            content: content.clone(),
+            updated_at: crate::row::now(),
+            ..before
+        };
         sqlx::query(
             "UPDATE catalogs SET workloads = $1, workload_count = $2, secret_policy = $3, \
              snapshot = $4, updated_at = $5 WHERE id = $6",
@@ -288,7 +298,7 @@ impl Db {
         .bind(i64::from(content.workload_count))
         .bind(content.secret_policy.as_str())
         .bind(content.snapshot.as_str())
-        .bind(millis(crate::row::now()))
+        .bind(millis(after.updated_at))
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
@@ -297,7 +307,6 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         insert_values(&mut tx, SealedTable::Catalogs, id, values).await?;
-        let after = by_id_in(&mut tx, id).await?;
         audit::insert_about(&mut tx, org, event, id, after.name.as_str()).await?;
         tx.commit().await?;
         Ok(after)

@@ -155,6 +155,17 @@ impl Db {
         token: &NewClusterToken,
         event: &NewAuditEvent,
     ) -> DbResult<ClusterRecord> {
+        let record = ClusterRecord {
+            id: cluster.id,
+            organization_id: cluster.organization_id,
+            name: cluster.name.clone(),
+            roles: cluster.roles,
+            permissions: cluster.permissions,
+            created_at: crate::row::now(),
+            last_seen_at: None,
+            facts: None,
+            token_prefix: Some(token.prefix.clone()),
+        };
         let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO clusters (id, organization_id, name, role_source, role_target, \
@@ -167,7 +178,7 @@ impl Db {
         .bind(bit(cluster.roles.target()))
         .bind(bit(cluster.permissions.personal))
         .bind(bit(cluster.permissions.shared))
-        .bind(millis(crate::row::now()))
+        .bind(millis(record.created_at))
         .execute(&mut *tx)
         .await
         .map_err(conflict_as("cluster"))?;
@@ -180,7 +191,6 @@ impl Db {
             cluster.name.as_str(),
         )
         .await?;
-        let record = cluster_by_id_in(&mut tx, cluster.id).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -242,23 +252,25 @@ impl Db {
         let mut tx = self.pool().begin().await?;
         lock_in(&mut tx, org, id).await?;
         let before = cluster_by_id_in(&mut tx, id).await?;
-        let name = change.name.clone().unwrap_or_else(|| before.name.clone());
-        let roles = change.roles.unwrap_or(before.roles);
-        let permissions = change.permissions.unwrap_or(before.permissions);
+        let after = ClusterRecord {
+            name: change.name.clone().unwrap_or(before.name),
+            roles: change.roles.unwrap_or(before.roles),
+            permissions: change.permissions.unwrap_or(before.permissions),
+            ..before
+        };
         sqlx::query(
             "UPDATE clusters SET name = $1, role_source = $2, role_target = $3, \
              allow_personal = $4, allow_shared = $5 WHERE id = $6",
         )
-        .bind(name.as_str())
-        .bind(bit(roles.source()))
-        .bind(bit(roles.target()))
-        .bind(bit(permissions.personal))
-        .bind(bit(permissions.shared))
+        .bind(after.name.as_str())
+        .bind(bit(after.roles.source()))
+        .bind(bit(after.roles.target()))
+        .bind(bit(after.permissions.personal))
+        .bind(bit(after.permissions.shared))
         .bind(id.to_string())
         .execute(&mut *tx)
         .await
         .map_err(conflict_as("cluster"))?;
-        let after = cluster_by_id_in(&mut tx, id).await?;
         audit::insert_about(&mut tx, org, event, id, after.name.as_str()).await?;
         tx.commit().await?;
         Ok(after)

@@ -409,21 +409,28 @@ impl Db {
                 what: "environment deletion",
             });
         }
+        // The row is locked: what it becomes follows from what was read.
+        let record = EnvironmentRecord {
+            desired,
+            generation: current.generation + 1,
+            failed_generation: None,
+            failure: None,
+            revision: current.revision + 1,
+            updated_at: crate::row::now(),
+            ..current
+        };
         sqlx::query(
             "UPDATE environments SET desired = $1, generation = generation + 1, \
              failed_generation = NULL, failure = NULL, revision = revision + 1, updated_at = $2 \
              WHERE id = $3",
         )
         .bind(desired.as_str())
-        .bind(millis(crate::row::now()))
+        .bind(millis(record.updated_at))
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
-        audit::insert_about(&mut tx, org, event, id, current.name.as_str()).await?;
+        audit::insert_about(&mut tx, org, event, id, record.name.as_str()).await?;
         insert_event(&mut tx, id, note.level, note.message).await?;
-        let record = by_id_in(&mut tx, id).await?.ok_or(DbError::NotFound {
-            what: "environment",
-        })?;
         tx.commit().await?;
         Ok((record, true))
     }
