@@ -81,17 +81,12 @@ impl Shell {
         let username = user.username.to_string();
         Ok(Shell {
             assets: assets::urls(),
-            initial: username
-                .chars()
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string())
-                .unwrap_or_default(),
+            initial: initial(&username),
             username,
             csrf_token: csrf_token(user).to_string(),
             org_initial: selected
                 .as_ref()
-                .and_then(|(name, _)| name.chars().next())
-                .map(|c| c.to_ascii_uppercase().to_string())
+                .map(|(name, _)| initial(name))
                 .unwrap_or_default(),
             is_admin: selected.as_ref().is_some_and(|(_, r)| *r == Role::Admin),
             org: selected.map(|(name, _)| name),
@@ -113,6 +108,14 @@ impl Shell {
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct CursorQuery {
     pub(crate) cursor: Option<String>,
+}
+
+/// The first letter of a name, upper-cased, for an avatar.
+pub(crate) fn initial(name: &str) -> String {
+    name.chars()
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string())
+        .unwrap_or_default()
 }
 
 /// A timestamp as the pages show it.

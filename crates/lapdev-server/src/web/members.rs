@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::forms::{CsrfForm, csrf_protected};
 use super::layout::{
-    CursorQuery, Rendered, Shell, WebError, date, describe, flash, redirect, remember_org,
+    CursorQuery, Rendered, Shell, WebError, date, describe, flash, initial, redirect, remember_org,
     take_flash,
 };
 use crate::app::{self, AppError, PageRequest};
@@ -81,11 +81,7 @@ async fn render(
             let username = m.user.username.to_string();
             Row {
                 user_id: m.user.id.to_string(),
-                initial: username
-                    .chars()
-                    .next()
-                    .map(|c| c.to_ascii_uppercase().to_string())
-                    .unwrap_or_default(),
+                initial: initial(&username),
                 username,
                 role: m.role.as_str(),
                 joined: date(m.joined_at),
