@@ -53,25 +53,40 @@ async fn lock_members(conn: &mut sqlx::AnyConnection, org: OrganizationId) -> Db
     Ok(())
 }
 
-async fn insert_membership(
+/// Inserts the membership row; `Conflict` if `user` is already a member.
+pub(crate) async fn insert_membership(
     conn: &mut sqlx::AnyConnection,
     org: OrganizationId,
-    user: &UserRecord,
+    user: UserId,
     role: Role,
-) -> DbResult<MemberRecord> {
-    let joined_at = crate::row::now();
+    joined_at: Timestamp,
+) -> DbResult<()> {
     sqlx::query(
         "INSERT INTO memberships (organization_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(org.to_string())
-    .bind(user.id.to_string())
+    .bind(user.to_string())
     .bind(role.as_str())
     .bind(millis(joined_at))
     .execute(conn)
     .await
     .map_err(conflict_as("membership"))?;
+    Ok(())
+}
+
+/// Adds `user` to `org` (already locked) and audits it.
+async fn add_in(
+    conn: &mut sqlx::AnyConnection,
+    org: OrganizationId,
+    user: UserRecord,
+    role: Role,
+    event: &NewAuditEvent,
+) -> DbResult<MemberRecord> {
+    let joined_at = crate::row::now();
+    insert_membership(&mut *conn, org, user.id, role, joined_at).await?;
+    audit::insert(&mut *conn, org, &event.clone().with_object_id(user.id)).await?;
     Ok(MemberRecord {
-        user: user.clone(),
+        user,
         role,
         joined_at,
     })
@@ -157,8 +172,7 @@ impl Db {
     ) -> DbResult<MemberRecord> {
         let mut tx = self.pool().begin().await?;
         lock_members(&mut tx, org).await?;
-        let member = insert_membership(&mut tx, org, user, role).await?;
-        audit::insert(&mut tx, org, &event.clone().with_object_id(user.id)).await?;
+        let member = add_in(&mut tx, org, user.clone(), role, event).await?;
         tx.commit().await?;
         Ok(member)
     }
@@ -175,8 +189,7 @@ impl Db {
         let mut tx = self.pool().begin().await?;
         lock_members(&mut tx, org).await?;
         let user = insert_user(&mut tx, username, password_hash).await?;
-        let member = insert_membership(&mut tx, org, &user, role).await?;
-        audit::insert(&mut tx, org, &event.clone().with_object_id(user.id)).await?;
+        let member = add_in(&mut tx, org, user, role, event).await?;
         tx.commit().await?;
         Ok(member)
     }

@@ -5,6 +5,7 @@ use lapdev_domain::{OrganizationId, OrganizationName, Role, UserId};
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, NewAuditEvent};
+use crate::memberships::insert_membership;
 use crate::row::{fetch_limit, get_opt_parsed, get_parsed, get_ts, get_validated, millis};
 use crate::{Db, DbResult, Slice, conflict_as};
 
@@ -41,15 +42,7 @@ pub(crate) async fn insert_organization(
         .execute(&mut *conn)
         .await
         .map_err(conflict_as("organization"))?;
-    sqlx::query(
-        "INSERT INTO memberships (organization_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(org.id.to_string())
-    .bind(creator.to_string())
-    .bind(Role::Admin.as_str())
-    .bind(millis(org.created_at))
-    .execute(&mut *conn)
-    .await?;
+    insert_membership(&mut *conn, org.id, creator, Role::Admin, org.created_at).await?;
     audit::insert(&mut *conn, org.id, &event.clone().with_object_id(org.id)).await?;
     Ok(org)
 }
