@@ -32,7 +32,7 @@ pub fn snapshot(
         dependencies: convert("dependency list", &snapshot.dependencies)?,
         issues: convert("issue list", &snapshot.issues)?,
         excluded_secrets: convert("excluded Secret list", &snapshot.excluded_secrets)?,
-        required_values: convert("required value list", &snapshot.required_values)?,
+        required_values: snapshot.required_values.clone(),
     })
 }
 

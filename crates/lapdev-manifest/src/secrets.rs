@@ -20,9 +20,10 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use serde::{Deserialize, Serialize};
 
-/// The policy is pure data, so it is the tunnel protocol's own type:
-/// kube-manager applies what the server sent without converting it.
-pub use lapdev_tunnel_proto::{SecretAction, SecretPolicy, SecretRule};
+/// The policy and the names of redacted values are pure data, so they are
+/// the tunnel protocol's own types: kube-manager uses what the server sent,
+/// and sends what this crate found, without converting.
+pub use lapdev_tunnel_proto::{SecretAction, SecretKey, SecretPolicy, SecretRule};
 
 use crate::keys::REDACTED_KEYS;
 use crate::object::ManifestObject;
@@ -103,19 +104,6 @@ fn set_redacted_keys(secret: &mut Secret, keys: &[String]) {
     }
     if annotations.is_empty() {
         secret.metadata.annotations = None;
-    }
-}
-
-/// Names one value of one Secret.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct SecretKey {
-    pub secret: String,
-    pub key: String,
-}
-
-impl fmt::Display for SecretKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.secret, self.key)
     }
 }
 

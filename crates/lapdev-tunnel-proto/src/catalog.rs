@@ -7,8 +7,9 @@
 //! (`ObjectRef`, `ResolutionIssue`, `ManifestDiff`, …): this crate stays
 //! free of Kubernetes crates so the server can depend on it. kube-manager
 //! converts between both through their JSON, and its tests check that the
-//! shapes agree. The [`SecretPolicy`] is pure data: `lapdev-manifest` uses
-//! this one. Manifests travel as plain JSON objects
+//! shapes agree. Pure data with no Kubernetes behaviour
+//! ([`WorkloadKind`], [`SecretPolicy`], [`SecretKey`]) is not mirrored:
+//! `lapdev-manifest` uses these types. Manifests travel as plain JSON objects
 //! (`apiVersion`, `kind`, `metadata`, …), already cleaned and with the
 //! Secret policy applied inside the cluster: excluded and redacted values
 //! never reach the server.
@@ -281,6 +282,13 @@ pub struct WorkloadDependencies {
 pub struct SecretKey {
     pub secret: String,
     pub key: String,
+}
+
+/// `secret/key`.
+impl fmt::Display for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.secret, self.key)
+    }
 }
 
 /// What a catalog stores.
