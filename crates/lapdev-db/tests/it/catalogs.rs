@@ -3,15 +3,10 @@
 //! delete, and the key-rotation helpers; a deleted source cluster leaves the
 //! catalog with an unknown source.
 
-use lapdev_db::{
-    CatalogContent, Db, DbError, NewCatalog, NewCluster, NewClusterToken, SealedValue,
-};
-use lapdev_domain::{
-    CatalogId, CatalogName, ClusterId, ClusterName, ClusterPermissions, ClusterRoles,
-    ClusterTokenId, OrganizationId,
-};
+use lapdev_db::{CatalogContent, Db, DbError, NewCatalog, SealedValue};
+use lapdev_domain::{CatalogId, CatalogName, ClusterId, OrganizationId};
 
-use crate::{admin_of, event};
+use crate::{admin_of, cluster, event, sealed};
 
 crate::backend_tests!(
     create_find_and_list_catalogs,
@@ -21,44 +16,12 @@ crate::backend_tests!(
     deleting_the_source_cluster_keeps_the_catalog,
 );
 
-async fn cluster(db: &Db, org: OrganizationId, name: &str) -> ClusterId {
-    let u = lapdev_db::Actor {
-        id: lapdev_domain::UserId::new(),
-        username: lapdev_domain::Username::parse("x").unwrap(),
-    };
-    let new = NewCluster {
-        id: ClusterId::new(),
-        organization_id: org,
-        name: ClusterName::parse(name).unwrap(),
-        roles: ClusterRoles::BOTH,
-        permissions: ClusterPermissions::ALL,
-    };
-    let token = NewClusterToken {
-        id: ClusterTokenId::new(),
-        prefix: "lpc_ab".into(),
-        secret_hash: format!("hash-{}", new.id),
-    };
-    let ev = lapdev_db::NewAuditEvent::new(Some(u), "cluster.create", "cluster");
-    db.cluster_create(&new, &token, &ev).await.unwrap().id
-}
-
 fn content(workloads: u32, snapshot: &str) -> CatalogContent {
     CatalogContent {
         workloads: "[]".into(),
         workload_count: workloads,
         secret_policy: "{}".into(),
         snapshot: snapshot.into(),
-    }
-}
-
-fn sealed(object: &str, key: &str, key_id: &str) -> SealedValue {
-    SealedValue {
-        object: object.into(),
-        field: "data".into(),
-        key: key.into(),
-        key_id: key_id.into(),
-        nonce: "bm9uY2U=".into(),
-        ciphertext: format!("ct-{object}-{key}"),
     }
 }
 
@@ -76,7 +39,7 @@ fn new_catalog(org: OrganizationId, cluster: ClusterId, name: &str) -> NewCatalo
 async fn create_find_and_list_catalogs(db: &Db) {
     let (alice, org) = admin_of(db, "alice", "acme").await;
     let (_, other) = admin_of(db, "bob", "other").await;
-    let prod = cluster(db, org.id, "prod").await;
+    let prod = cluster(db, &alice, org.id, "prod").await;
     let values = [
         sealed("shop/db", "password", "k1"),
         sealed("shop/db", "user", "k1"),
@@ -123,7 +86,7 @@ async fn create_find_and_list_catalogs(db: &Db) {
 
 async fn duplicate_name_creates_nothing(db: &Db) {
     let (alice, org) = admin_of(db, "alice", "acme").await;
-    let prod = cluster(db, org.id, "prod").await;
+    let prod = cluster(db, &alice, org.id, "prod").await;
     let ev = event(&alice, "catalog.create");
     db.catalog_create(&new_catalog(org.id, prod, "shop"), &[], &ev)
         .await
@@ -155,7 +118,7 @@ async fn duplicate_name_creates_nothing(db: &Db) {
 async fn rename_replace_and_delete(db: &Db) {
     let (alice, org) = admin_of(db, "alice", "acme").await;
     let (_, other) = admin_of(db, "bob", "other").await;
-    let prod = cluster(db, org.id, "prod").await;
+    let prod = cluster(db, &alice, org.id, "prod").await;
     let ev = event(&alice, "catalog.update");
     let shop = db
         .catalog_create(
@@ -219,7 +182,7 @@ async fn rename_replace_and_delete(db: &Db) {
 
 async fn rotation_helpers_touch_only_old_keys(db: &Db) {
     let (alice, org) = admin_of(db, "alice", "acme").await;
-    let prod = cluster(db, org.id, "prod").await;
+    let prod = cluster(db, &alice, org.id, "prod").await;
     let values = [sealed("s/a", "k", "old"), sealed("s/b", "k", "new")];
     let shop = db
         .catalog_create(
@@ -261,7 +224,7 @@ async fn rotation_helpers_touch_only_old_keys(db: &Db) {
 
 async fn deleting_the_source_cluster_keeps_the_catalog(db: &Db) {
     let (alice, org) = admin_of(db, "alice", "acme").await;
-    let prod = cluster(db, org.id, "prod").await;
+    let prod = cluster(db, &alice, org.id, "prod").await;
     db.catalog_create(&new_catalog(org.id, prod, "shop"), &[], &event(&alice, "c"))
         .await
         .unwrap();

@@ -9,8 +9,14 @@ mod environments;
 mod identity;
 mod tokens_sessions;
 
-use lapdev_db::{Actor, Db, NewAuditEvent, OrganizationRecord, UserRecord};
-use lapdev_domain::{OrganizationName, Username};
+use lapdev_db::{
+    Actor, Db, NewAuditEvent, NewCluster, NewClusterToken, OrganizationRecord, SealedValue,
+    UserRecord,
+};
+use lapdev_domain::{
+    ClusterId, ClusterName, ClusterPermissions, ClusterRoles, ClusterTokenId, OrganizationId,
+    OrganizationName, Username,
+};
 
 /// Generates one `#[tokio::test]` per backend for each listed test body.
 #[macro_export]
@@ -77,4 +83,42 @@ pub(crate) async fn admin_of(
         .await
         .unwrap();
     (u, o)
+}
+
+/// A cluster named `name` in `org`, created by `by`, with both roles and
+/// every permission.
+pub(crate) async fn cluster(
+    db: &Db,
+    by: &UserRecord,
+    org: OrganizationId,
+    name: &str,
+) -> ClusterId {
+    let new = NewCluster {
+        id: ClusterId::new(),
+        organization_id: org,
+        name: ClusterName::parse(name).unwrap(),
+        roles: ClusterRoles::BOTH,
+        permissions: ClusterPermissions::ALL,
+    };
+    let token = NewClusterToken {
+        id: ClusterTokenId::new(),
+        prefix: "lpc_ab".into(),
+        secret_hash: format!("hash-{}", new.id),
+    };
+    db.cluster_create(&new, &token, &event(by, "cluster.create"))
+        .await
+        .unwrap()
+        .id
+}
+
+/// A sealed value of key `key` of Secret `object`, sealed with `key_id`.
+pub(crate) fn sealed(object: &str, key: &str, key_id: &str) -> SealedValue {
+    SealedValue {
+        object: object.into(),
+        field: "data".into(),
+        key: key.into(),
+        key_id: key_id.into(),
+        nonce: "bm9uY2U=".into(),
+        ciphertext: format!("ct-{object}-{key}"),
+    }
 }

@@ -7,16 +7,15 @@
 
 use lapdev_db::{
     CatalogContent, CatalogRecord, Db, DbError, EnvironmentRecord, EnvironmentReport,
-    EnvironmentVisibility, EventNote, NewCatalog, NewCluster, NewClusterToken, NewEnvironment,
-    OrganizationRecord, SealedValue, UserRecord,
+    EnvironmentVisibility, EventNote, NewCatalog, NewEnvironment, OrganizationRecord, SealedValue,
+    UserRecord,
 };
 use lapdev_domain::{
-    CatalogId, CatalogName, ClusterId, ClusterName, ClusterPermissions, ClusterRoles,
-    ClusterTokenId, DesiredState, EnvironmentId, EnvironmentKind, EnvironmentName, OrganizationId,
-    Role,
+    CatalogId, CatalogName, ClusterId, DesiredState, EnvironmentId, EnvironmentKind,
+    EnvironmentName, OrganizationId, Role,
 };
 
-use crate::{admin_of, event};
+use crate::{admin_of, cluster, event, sealed};
 
 mod cluster_side;
 
@@ -41,25 +40,6 @@ struct Setup {
     org: OrganizationRecord,
     prod: ClusterId,
     shop: CatalogRecord,
-}
-
-async fn cluster(db: &Db, by: &UserRecord, org: OrganizationId, name: &str) -> ClusterId {
-    let new = NewCluster {
-        id: ClusterId::new(),
-        organization_id: org,
-        name: ClusterName::parse(name).unwrap(),
-        roles: ClusterRoles::BOTH,
-        permissions: ClusterPermissions::ALL,
-    };
-    let token = NewClusterToken {
-        id: ClusterTokenId::new(),
-        prefix: "lpc_ab".into(),
-        secret_hash: format!("hash-{}", new.id),
-    };
-    db.cluster_create(&new, &token, &event(by, "cluster.create"))
-        .await
-        .unwrap()
-        .id
 }
 
 async fn catalog(
@@ -111,17 +91,6 @@ fn new_env(s: &Setup, name: &str, kind: EnvironmentKind, owner: &UserRecord) -> 
         namespace: format!("lapdev-{name}"),
         replicas: "{\"mode\":\"catalog\"}".into(),
         objects: "[{\"kind\":\"Deployment\"}]".into(),
-    }
-}
-
-fn sealed(object: &str, key: &str, key_id: &str) -> SealedValue {
-    SealedValue {
-        object: object.into(),
-        field: "data".into(),
-        key: key.into(),
-        key_id: key_id.into(),
-        nonce: "bm9uY2U=".into(),
-        ciphertext: format!("ct-{object}-{key}"),
     }
 }
 
