@@ -400,11 +400,10 @@ where
         None => Sub::Main,
         Some("status") if def.status => Sub::Status,
         Some("scale") if def.scale => {
-            return scale(core, parts, body, &t, record).await;
+            return scale(core, parts, body, &t, &q, record).await;
         }
         Some(_) => return Err(ApiError::NoRoute),
     };
-    let ua = record.user_agent.clone();
     let verb = match (&parts.method, &t.name) {
         (&Method::GET, Some(_)) if t.watch_prefix => "watch",
         (&Method::GET, Some(_)) => "get",
@@ -480,7 +479,7 @@ where
                     "the media type {ct:?} is not supported for {verb}"
                 )));
             }
-            let w = write_ctx(&q, ua.as_deref())?;
+            let w = write_ctx(&q, record.user_agent.as_deref())?;
             let bytes = read_body(&core, &parts, body).await?;
             let obj = decode_body(&bytes, format)?;
             if verb == "create" {
@@ -507,7 +506,7 @@ where
             let kind = PatchKind::from_content_type(&ct).ok_or_else(|| {
                 ApiError::UnsupportedMediaType(format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {ct:?})"))
             })?;
-            let w = write_ctx(&q, ua.as_deref())?;
+            let w = write_ctx(&q, record.user_agent.as_deref())?;
             if kind != PatchKind::Apply && w.force {
                 return Err(ApiError::bad(
                     "force: Invalid value: true: may not be specified for non-apply patch",
@@ -530,7 +529,7 @@ where
         }
         "delete" | "deletecollection" => {
             reject_protobuf(&ct)?;
-            let w = write_ctx(&q, ua.as_deref())?;
+            let w = write_ctx(&q, record.user_agent.as_deref())?;
             let bytes = read_body(&core, &parts, body).await?;
             let opts_body = if bytes.iter().all(u8::is_ascii_whitespace) {
                 None
@@ -574,13 +573,13 @@ async fn scale<B>(
     parts: http::request::Parts,
     body: B,
     t: &Target,
+    q: &BTreeMap<String, String>,
     record: &mut RequestRecord,
 ) -> ApiResult<Response<ResBody>>
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let q = parse_query(parts.uri.query().unwrap_or_default());
     let ns = t.ns.as_deref();
     let name = t.name.clone().unwrap_or_default();
     let ct = content_type(&parts);
@@ -604,7 +603,7 @@ where
                     ApiError::UnsupportedMediaType(format!("unsupported patch type {ct:?}"))
                 })?)
             };
-            let w = write_ctx(&q, record.user_agent.as_deref())?;
+            let w = write_ctx(q, record.user_agent.as_deref())?;
             let bytes = read_body(&core, &parts, body).await?;
             let v = decode_body(
                 &bytes,
