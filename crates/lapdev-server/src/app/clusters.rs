@@ -79,7 +79,10 @@ fn roles(list: &[ClusterRole]) -> AppResult<ClusterRoles> {
 
 /// `kubectl apply -f '<base>/install/kube-manager.yaml?token=...'`.
 pub(crate) fn install_command(base_url: &str, token: &str) -> String {
-    format!("kubectl apply -f '{base_url}/install/kube-manager.yaml?token={token}'")
+    format!(
+        "kubectl apply -f '{base_url}{}?token={token}'",
+        crate::install::INSTALL_PATH
+    )
 }
 
 /// Finds a cluster of the organization by name, after `action` was allowed.

@@ -15,9 +15,6 @@ use crate::auth::cluster_tokens;
 use crate::install::{InstallParams, parse_namespaces, render};
 use crate::state::AppState;
 
-/// The public route.
-pub(crate) const INSTALL_PATH: &str = "/install/kube-manager.yaml";
-
 #[derive(Deserialize)]
 pub(crate) struct InstallQuery {
     token: Option<String>,

@@ -160,7 +160,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .route(install::INSTALL_PATH, get(install::manifest))
+        .route(crate::install::INSTALL_PATH, get(install::manifest))
         .merge(crate::web::router())
         // Per matched route (so the label is the route template, not the URI).
         .route_layer(axum::middleware::from_fn_with_state(

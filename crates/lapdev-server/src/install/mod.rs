@@ -40,6 +40,8 @@ mod template;
 use askama::Template;
 use lapdev_tunnel_proto::{MANAGED_LABEL, MANAGED_LABEL_VALUE, ManagedNamespace};
 
+/// Where the server serves the manifest (`?token=` authenticates).
+pub(crate) const INSTALL_PATH: &str = "/install/kube-manager.yaml";
 /// The kube-manager image; its tag is the server's version.
 pub(crate) const IMAGE_REPOSITORY: &str = "ghcr.io/lapdev/lapdev-kube-manager";
 /// How many source namespaces `?namespaces=` may list.
