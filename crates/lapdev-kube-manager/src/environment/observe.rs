@@ -21,22 +21,14 @@ use super::{PAUSED_ANNOTATION, recorded_generation};
 use crate::dispatch::kube_error;
 
 /// The environment's status now, read from the API: a namespace GET and
-/// four LISTs.
+/// four LISTs (its Lapdev workloads and their Pods).
 pub async fn collect(
     client: &kube::Client,
     ns: &ManagedNamespace,
 ) -> Result<EnvironmentStatus, TunnelError> {
-    Ok(evaluate(&observe(client, ns).await?))
-}
-
-/// Reads the namespace, its Lapdev workloads and their Pods.
-pub async fn observe(
-    client: &kube::Client,
-    ns: &ManagedNamespace,
-) -> Result<Observed, TunnelError> {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let Some(namespace) = namespaces.get_opt(ns.as_str()).await.map_err(kube_error)? else {
-        return Ok(observed(ns, None, [], [], [], []));
+        return Ok(evaluate(&observed(ns, None, [], [], [], [])));
     };
     let lp = ListParams::default().labels(&format!("{}=true", keys::MANAGED));
     let n = ns.as_str();
@@ -56,14 +48,14 @@ pub async fn observe(
         .list(&lp)
         .await
         .map_err(kube_error)?;
-    Ok(observed(
+    Ok(evaluate(&observed(
         ns,
         Some(&namespace),
         &deployments,
         &stateful_sets,
         &daemon_sets,
         &pods,
-    ))
+    )))
 }
 
 /// What `namespace` (`None`: it does not exist) and its Lapdev objects
@@ -173,7 +165,7 @@ fn facts<C: Condition>(
     }
 }
 
-pub fn deployment(d: &Deployment) -> WorkloadFacts {
+fn deployment(d: &Deployment) -> WorkloadFacts {
     let (spec, status) = (d.spec.as_ref(), d.status.as_ref());
     facts(
         WorkloadKind::Deployment,
@@ -188,7 +180,7 @@ pub fn deployment(d: &Deployment) -> WorkloadFacts {
     )
 }
 
-pub fn stateful_set(s: &StatefulSet) -> WorkloadFacts {
+fn stateful_set(s: &StatefulSet) -> WorkloadFacts {
     let (spec, status) = (s.spec.as_ref(), s.status.as_ref());
     facts(
         WorkloadKind::StatefulSet,
@@ -203,7 +195,7 @@ pub fn stateful_set(s: &StatefulSet) -> WorkloadFacts {
     )
 }
 
-pub fn daemon_set(d: &DaemonSet) -> WorkloadFacts {
+fn daemon_set(d: &DaemonSet) -> WorkloadFacts {
     let status = d.status.as_ref();
     facts(
         WorkloadKind::DaemonSet,
@@ -218,7 +210,7 @@ pub fn daemon_set(d: &DaemonSet) -> WorkloadFacts {
     )
 }
 
-pub fn pod(p: &Pod) -> PodFacts {
+fn pod(p: &Pod) -> PodFacts {
     let status = p.status.as_ref();
     let waiting = status
         .into_iter()
