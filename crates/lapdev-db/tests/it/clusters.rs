@@ -3,7 +3,10 @@
 //! and the audit trail of each change.
 
 use jiff::{SignedDuration, Timestamp};
-use lapdev_db::{ClusterChange, ClusterFacts, Db, DbError, NewCluster, NewClusterToken};
+use lapdev_db::{
+    ClusterChange, ClusterFacts, ClusterRecord, Db, DbError, NewCluster, NewClusterToken,
+    OrganizationRecord, UserRecord,
+};
 use lapdev_domain::{
     ClusterId, ClusterName, ClusterPermissions, ClusterRoles, ClusterTokenId, OrganizationId,
 };
@@ -40,6 +43,32 @@ fn new_cluster(org: OrganizationId, n: &str) -> NewCluster {
         roles: ClusterRoles::BOTH,
         permissions: ClusterPermissions::ALL,
     }
+}
+
+/// Alice's cluster `dev` in `acme`, created with token `lpc_old1` and
+/// rotated to `lpc_new1` with the old one retiring at `grace_end`; returns
+/// the cluster as the rotation returned it.
+async fn rotated(db: &Db, grace_end: Timestamp) -> (UserRecord, OrganizationRecord, ClusterRecord) {
+    let (alice, org) = admin_of(db, "alice", "acme").await;
+    let dev = db
+        .cluster_create(
+            &new_cluster(org.id, "dev"),
+            &token("lpc_old1"),
+            &event(&alice, "c"),
+        )
+        .await
+        .unwrap();
+    let rotated = db
+        .cluster_token_rotate(
+            org.id,
+            dev.id,
+            &token("lpc_new1"),
+            grace_end,
+            &event(&alice, "cluster.rotate_token"),
+        )
+        .await
+        .unwrap();
+    (alice, org, rotated)
 }
 
 async fn create_list_and_find_clusters(db: &Db) {
@@ -214,28 +243,10 @@ async fn change_settings_and_delete(db: &Db) {
 }
 
 async fn rotation_keeps_the_old_token_for_the_grace_period(db: &Db) {
-    let (alice, org) = admin_of(db, "alice", "acme").await;
-    let dev = db
-        .cluster_create(
-            &new_cluster(org.id, "dev"),
-            &token("lpc_old1"),
-            &event(&alice, "c"),
-        )
-        .await
-        .unwrap();
     let now = Timestamp::now();
     let grace_end = now + SignedDuration::from_hours(1);
-    let rotated = db
-        .cluster_token_rotate(
-            org.id,
-            dev.id,
-            &token("lpc_new1"),
-            grace_end,
-            &event(&alice, "cluster.rotate_token"),
-        )
-        .await
-        .unwrap();
-    assert_eq!(rotated.token_prefix.as_deref(), Some("lpc_ne"));
+    let (_, _, dev) = rotated(db, grace_end).await;
+    assert_eq!(dev.token_prefix.as_deref(), Some("lpc_ne"));
 
     let (c, old) = db
         .cluster_by_token_hash("hash-of-lpc_old1", now)
@@ -267,25 +278,8 @@ async fn rotation_keeps_the_old_token_for_the_grace_period(db: &Db) {
 }
 
 async fn the_new_token_ends_the_grace_period(db: &Db) {
-    let (alice, org) = admin_of(db, "alice", "acme").await;
-    let dev = db
-        .cluster_create(
-            &new_cluster(org.id, "dev"),
-            &token("lpc_old1"),
-            &event(&alice, "c"),
-        )
-        .await
-        .unwrap();
     let now = Timestamp::now();
-    db.cluster_token_rotate(
-        org.id,
-        dev.id,
-        &token("lpc_new1"),
-        now + SignedDuration::from_hours(1),
-        &event(&alice, "r"),
-    )
-    .await
-    .unwrap();
+    let (_, _, dev) = rotated(db, now + SignedDuration::from_hours(1)).await;
     let (_, old) = db
         .cluster_by_token_hash("hash-of-lpc_old1", now)
         .await
@@ -318,25 +312,8 @@ async fn the_new_token_ends_the_grace_period(db: &Db) {
 }
 
 async fn revocation_removes_every_token(db: &Db) {
-    let (alice, org) = admin_of(db, "alice", "acme").await;
-    let dev = db
-        .cluster_create(
-            &new_cluster(org.id, "dev"),
-            &token("lpc_old1"),
-            &event(&alice, "c"),
-        )
-        .await
-        .unwrap();
     let now = Timestamp::now();
-    db.cluster_token_rotate(
-        org.id,
-        dev.id,
-        &token("lpc_new1"),
-        now + SignedDuration::from_hours(1),
-        &event(&alice, "r"),
-    )
-    .await
-    .unwrap();
+    let (alice, org, dev) = rotated(db, now + SignedDuration::from_hours(1)).await;
     let (_, current) = db
         .cluster_by_token_hash("hash-of-lpc_new1", now)
         .await
