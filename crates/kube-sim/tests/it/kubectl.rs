@@ -84,10 +84,10 @@ impl Kubectl {
         self.run_in(Some(&self.ns), args).await
     }
 
-    /// Runs `kubectl` with a 30 s timeout, in `ns` or without `-n`.
-    async fn run_in(&self, ns: Option<&str>, args: &[&str]) -> Out {
+    /// `timeout SECS kubectl --kubeconfig … [-n ns] args…`.
+    fn command(&self, secs: u32, ns: Option<&str>, args: &[&str]) -> Command {
         let mut cmd = Command::new("timeout");
-        cmd.arg("30")
+        cmd.arg(secs.to_string())
             .arg(&self.bin)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig);
@@ -95,6 +95,12 @@ impl Kubectl {
             cmd.arg("-n").arg(ns);
         }
         cmd.args(args);
+        cmd
+    }
+
+    /// Runs `kubectl` with a 30 s timeout, in `ns` or without `-n`.
+    async fn run_in(&self, ns: Option<&str>, args: &[&str]) -> Out {
+        let mut cmd = self.command(30, ns, args);
         let out = tokio::task::spawn_blocking(move || cmd.output().expect("kubectl runs"))
             .await
             .unwrap();
@@ -349,25 +355,12 @@ async fn watch_wait_and_namespace_delete_transcript() {
         .await
         .unwrap();
     // get -w prints the current object, then changes; the timeout ends it.
-    let mut cmd = Command::new("timeout");
-    cmd.arg("5")
-        .arg(&k.bin)
-        .arg("--kubeconfig")
-        .arg(&k.kubeconfig)
-        .arg("-n")
-        .arg(&k.ns)
-        .args(["get", "cm", "-w", "-o", "name"]);
+    let mut cmd = k.command(5, Some(&k.ns), &["get", "cm", "-w", "-o", "name"]);
     let watcher = tokio::task::spawn_blocking(move || cmd.output().unwrap());
     // wait --for=delete returns once the object is gone.
     let waiter = {
-        let mut cmd = Command::new("timeout");
-        cmd.arg("30")
-            .arg(&k.bin)
-            .arg("--kubeconfig")
-            .arg(&k.kubeconfig)
-            .arg("-n")
-            .arg(&k.ns)
-            .args(["wait", "--for=delete", "cm/before", "--timeout=25s"]);
+        let args = ["wait", "--for=delete", "cm/before", "--timeout=25s"];
+        let mut cmd = k.command(30, Some(&k.ns), &args);
         tokio::task::spawn_blocking(move || cmd.output().unwrap())
     };
     // Give both commands the chance to start watching; the outcome does not depend on it.
