@@ -238,12 +238,7 @@ async fn taken_name_or_namespace_creates_nothing(db: &Db) {
     let (bob, other) = admin_of(db, "bob", "other").await;
     let dev = shared(db, &s, "dev").await;
     let ev = event(&s.alice, "environment.create");
-    let audit_before = db
-        .audit_list(s.org.id, None, 100)
-        .await
-        .unwrap()
-        .items
-        .len();
+    let audit_before = audit_count(db, &s).await;
 
     // The same name in the organization, in another namespace.
     let mut same_name = new_env(&s, "dev", EnvironmentKind::Personal, &s.alice);
@@ -302,12 +297,7 @@ async fn taken_name_or_namespace_creates_nothing(db: &Db) {
             .is_empty()
     );
 
-    let audit_after = db
-        .audit_list(s.org.id, None, 100)
-        .await
-        .unwrap()
-        .items
-        .len();
+    let audit_after = audit_count(db, &s).await;
     assert_eq!(
         audit_after, audit_before,
         "no audit event for a failed create"
