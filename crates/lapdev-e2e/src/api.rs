@@ -102,6 +102,17 @@ impl Api {
 
     /// GETs `url` as JSON, or the error text (for polling).
     async fn try_get<T: serde::de::DeserializeOwned>(&self, url: String) -> Result<T, String> {
+        self.try_get_found(url)
+            .await?
+            .ok_or_else(|| format!("HTTP {}", reqwest::StatusCode::NOT_FOUND))
+    }
+
+    /// GETs `url` as JSON, `Ok(None)` on 404, or the error text (for
+    /// polling).
+    async fn try_get_found<T: serde::de::DeserializeOwned>(
+        &self,
+        url: String,
+    ) -> Result<Option<T>, String> {
         let resp = self
             .http
             .get(url)
@@ -109,10 +120,13 @@ impl Api {
             .send()
             .await
             .map_err(|e| e.to_string())?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
         if !resp.status().is_success() {
             return Err(format!("HTTP {}", resp.status()));
         }
-        resp.json().await.map_err(|e| e.to_string())
+        resp.json().await.map(Some).map_err(|e| e.to_string())
     }
 
     pub async fn rotate_token(&self, name: &str) -> ClusterCredentials {
@@ -237,20 +251,7 @@ impl Api {
             // wake a long poll.
             url.push_str(&format!("?after={after}&wait_secs=2"));
         }
-        let resp = self
-            .http
-            .get(url)
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if resp.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !resp.status().is_success() {
-            return Err(format!("HTTP {}", resp.status()));
-        }
-        resp.json().await.map(Some).map_err(|e| e.to_string())
+        self.try_get_found(url).await
     }
 
     /// Follows the environment with long polls (`?after=REVISION`) until
