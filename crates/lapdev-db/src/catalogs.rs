@@ -353,14 +353,7 @@ impl Db {
         old_key_id: &str,
         value: &SealedValue,
     ) -> DbResult<bool> {
-        value_replace(
-            self,
-            SealedTable::Catalogs,
-            &catalog.to_string(),
-            old_key_id,
-            value,
-        )
-        .await
+        value_replace(self, SealedTable::Catalogs, catalog, old_key_id, value).await
     }
 }
 
@@ -454,7 +447,7 @@ pub(crate) async fn values_not_under<O: std::str::FromStr>(
 pub(crate) async fn value_replace(
     db: &Db,
     table: SealedTable,
-    owner_id: &str,
+    owner_id: impl ToString,
     old_key_id: &str,
     value: &SealedValue,
 ) -> DbResult<bool> {
@@ -467,7 +460,7 @@ pub(crate) async fn value_replace(
     .bind(value.key_id.as_str())
     .bind(value.nonce.as_str())
     .bind(value.ciphertext.as_str())
-    .bind(owner_id)
+    .bind(owner_id.to_string())
     .bind(value.object.as_str())
     .bind(value.field.as_str())
     .bind(value.key.as_str())

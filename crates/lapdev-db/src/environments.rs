@@ -587,13 +587,6 @@ impl Db {
         old_key_id: &str,
         value: &SealedValue,
     ) -> DbResult<bool> {
-        value_replace(
-            self,
-            SealedTable::Environments,
-            &env.to_string(),
-            old_key_id,
-            value,
-        )
-        .await
+        value_replace(self, SealedTable::Environments, env, old_key_id, value).await
     }
 }
