@@ -15,7 +15,7 @@ use lapdev_tunnel_proto::{
     TunnelError, WorkloadKind, WorkloadRef,
 };
 
-use crate::support::{Fixture, KubeManager, welcome};
+use crate::support::{Fixture, KubeManager, redact_db_password, welcome};
 
 const AWKWARD: &str = include_str!("seed/awkward.yaml");
 
@@ -469,15 +469,7 @@ async fn missing_workloads_are_not_found_by_name() {
 #[tokio::test]
 async fn refresh_returns_the_snapshot_and_a_diff_without_secret_values() {
     let sim = sim();
-    let policy = SecretPolicy {
-        default: SecretAction::Copy,
-        rules: vec![SecretRule {
-            namespace: None,
-            secret: "db-credentials".into(),
-            key: Some("password".into()),
-            action: SecretAction::Redact,
-        }],
-    };
+    let policy = redact_db_password();
     let workloads = shop(&[(WorkloadKind::Deployment, "api")]);
     let before = snapshot(&sim, workloads.clone(), policy.clone())
         .await
@@ -546,15 +538,7 @@ spec:
     // Refreshing again from the new snapshot: nothing changed.
     let request = Request::RefreshCatalog(RefreshCatalog {
         workloads: shop(&[(WorkloadKind::Deployment, "api")]),
-        secret_policy: SecretPolicy {
-            default: SecretAction::Copy,
-            rules: vec![SecretRule {
-                namespace: None,
-                secret: "db-credentials".into(),
-                key: Some("password".into()),
-                action: SecretAction::Redact,
-            }],
-        },
+        secret_policy: redact_db_password(),
         current: refresh.snapshot.objects.clone(),
     });
     let Ok(Response::CatalogRefresh(again)) = handle(&sim, request).await else {

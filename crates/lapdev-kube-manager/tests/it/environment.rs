@@ -16,13 +16,12 @@ use lapdev_kube_manager::environment::watch::{self, StatusFeed};
 use lapdev_tunnel_proto::{
     ApplyEnvironment, EnvironmentApplied, EnvironmentKind, EnvironmentPhase, EnvironmentStatus,
     ErrorCode, GetEnvironmentStatus, Identity, ObjectKind, ReplicasPolicy, Request, Response,
-    SecretAction, SecretPolicy, SecretRule, SecretValues, SnapshotCatalog, TunnelError,
-    WorkloadKind, WorkloadRef,
+    SecretValues, SnapshotCatalog, TunnelError, WorkloadKind, WorkloadRef,
 };
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::within;
+use crate::support::{redact_db_password, within};
 
 const NS: &str = "lapdev-alice-shop";
 
@@ -64,15 +63,7 @@ impl Env {
             name: name.into(),
         })
         .to_vec();
-        let secret_policy = SecretPolicy {
-            default: SecretAction::Copy,
-            rules: vec![SecretRule {
-                namespace: None,
-                secret: "db-credentials".into(),
-                key: Some("password".into()),
-                action: SecretAction::Redact,
-            }],
-        };
+        let secret_policy = redact_db_password();
         let Ok(Response::CatalogSnapshot(snapshot)) = dispatcher
             .handle(Request::SnapshotCatalog(SnapshotCatalog {
                 workloads,

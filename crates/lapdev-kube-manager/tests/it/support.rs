@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use lapdev_tunnel_proto::{
-    ClientFrame, HeartbeatAck, Hello, MAX_FRAME_BYTES, ServerFrame, Welcome, decode_client_frame,
-    encode_server_frame,
+    ClientFrame, HeartbeatAck, Hello, MAX_FRAME_BYTES, SecretAction, SecretPolicy, SecretRule,
+    ServerFrame, Welcome, decode_client_frame, encode_server_frame,
 };
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use tokio::io::AsyncBufReadExt;
@@ -527,5 +527,19 @@ impl Fixture {
 
     pub(crate) fn spawn(&self) -> KubeManager {
         KubeManager::spawn(&self.env())
+    }
+}
+
+/// The Secret policy the shop tests use: copy everything but the value of
+/// `db-credentials/password`, which each environment supplies.
+pub(crate) fn redact_db_password() -> SecretPolicy {
+    SecretPolicy {
+        default: SecretAction::Copy,
+        rules: vec![SecretRule {
+            namespace: None,
+            secret: "db-credentials".into(),
+            key: Some("password".into()),
+            action: SecretAction::Redact,
+        }],
     }
 }
