@@ -6,9 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
-use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use lapdev_api::{ApiTokenId, ErrorCode};
 use serde::de::DeserializeOwned;
 
@@ -27,23 +27,27 @@ pub(crate) struct Caller(pub(crate) AuthUser);
 #[derive(Debug, Clone)]
 pub(crate) struct CallerToken(pub(crate) AuthUser, pub(crate) ApiTokenId);
 
+/// The secret of an `Authorization: Bearer <secret>` value, if it is one.
+pub(crate) fn bearer_secret(value: &HeaderValue) -> Option<&str> {
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 /// The secret of `Authorization: Bearer <secret>`; a missing or malformed
 /// header is a 401 with a message saying so.
 pub(crate) fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let Some(value) = parts.headers.get(AUTHORIZATION) else {
         return Err(ApiError::unauthenticated());
     };
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "the Authorization header must be `Bearer <token>`",
-            )
-        })
+    bearer_secret(value).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Unauthenticated,
+            "the Authorization header must be `Bearer <token>`",
+        )
+    })
 }
 
 impl FromRequestParts<AppState> for CallerToken {

@@ -13,6 +13,7 @@ use lapdev_tunnel_proto::MAX_FRAME_BYTES;
 use crate::app::AppError;
 use crate::auth::cluster_tokens;
 use crate::error::ApiError;
+use crate::http::extract::bearer_secret;
 use crate::state::AppState;
 
 pub(crate) async fn tunnel(
@@ -20,11 +21,7 @@ pub(crate) async fn tunnel(
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let token = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+    let token = headers.get(AUTHORIZATION).and_then(bearer_secret);
     let Some(token) = token else {
         return ApiError::new(
             ErrorCode::Unauthenticated,
