@@ -322,10 +322,7 @@ impl Db {
         let mut tx = self.pool().begin().await?;
         lock_in(&mut tx, org, id).await?;
         let catalog = by_id_in(&mut tx, id).await?;
-        sqlx::query("DELETE FROM catalog_secret_values WHERE catalog_id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // Its sealed values go by ON DELETE CASCADE.
         sqlx::query("DELETE FROM catalogs WHERE id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)

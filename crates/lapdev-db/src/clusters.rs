@@ -286,16 +286,9 @@ impl Db {
         let mut tx = self.pool().begin().await?;
         lock_in(&mut tx, org, id).await?;
         let cluster = cluster_by_id_in(&mut tx, id).await?;
-        // Explicit: SQLite enforces ON DELETE CASCADE only with foreign keys on.
-        sqlx::query("DELETE FROM cluster_tokens WHERE cluster_id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        // Catalogs keep their snapshot; their source becomes unknown.
-        sqlx::query("UPDATE catalogs SET source_cluster_id = NULL WHERE source_cluster_id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // The foreign keys do the rest (sqlx turns them on for SQLite too):
+        // its tokens are deleted, catalogs keep their snapshot with an
+        // unknown source, and a cluster with environments is refused.
         sqlx::query("DELETE FROM clusters WHERE id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)
