@@ -42,12 +42,12 @@ impl KubeManager {
     /// Writes `token` to the token file and starts kube-manager.
     pub fn start(name: &str, setup: &KubeManagerSetup, token: &str) -> KubeManager {
         write_token(&setup.token_file, token);
-        Self::start_with(crate::bins::kube_manager(), name, setup)
+        Self::start_with_token_file(name, setup)
     }
 
-    /// Starts the given binary with an existing token file.
-    pub fn start_with(binary: PathBuf, name: &str, setup: &KubeManagerSetup) -> KubeManager {
-        let mut cmd = Command::new(binary);
+    /// Starts kube-manager with the token already in the token file.
+    pub fn start_with_token_file(name: &str, setup: &KubeManagerSetup) -> KubeManager {
+        let mut cmd = Command::new(crate::bins::kube_manager());
         cmd.env("KUBECONFIG", &setup.kubeconfig)
             .env("LAPDEV_SERVER_URL", &setup.server_url)
             .env("LAPDEV_SERVER_CA_FILE", &setup.ca_file)

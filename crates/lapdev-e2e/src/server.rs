@@ -38,36 +38,25 @@ pub struct Server {
     data_dir: PathBuf,
     tls: TlsFiles,
     timing: Timing,
-    binary: PathBuf,
 }
 
 impl Server {
-    /// Starts `lapdev server` on an ephemeral loopback port.
+    /// Starts `lapdev server` (the binary of the running profile: the
+    /// benchmarks run the release one) on an ephemeral loopback port.
     pub async fn start(data_dir: &Path, tls: &TlsFiles, timing: Timing) -> Server {
-        Self::start_with(crate::bins::lapdev(), data_dir, tls, timing).await
-    }
-
-    /// Starts the given `lapdev` binary (the benchmark runs the release one).
-    pub async fn start_with(
-        binary: PathBuf,
-        data_dir: &Path,
-        tls: &TlsFiles,
-        timing: Timing,
-    ) -> Server {
         let mut server = Server {
             proc: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_path_buf(),
             tls: tls.clone(),
             timing,
-            binary,
         };
         server.spawn().await;
         server
     }
 
     async fn spawn(&mut self) {
-        let mut cmd = Command::new(&self.binary);
+        let mut cmd = Command::new(crate::bins::lapdev());
         cmd.arg("server")
             .arg("--listen")
             .arg(self.addr.to_string())

@@ -580,13 +580,7 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
         heartbeat_secs: 10,
         status_secs: 60,
     };
-    let server = Server::start_with(
-        lapdev_e2e::bins::lapdev(),
-        &dir.path().join("server-data"),
-        &tls,
-        timing,
-    )
-    .await;
+    let server = Server::start(&dir.path().join("server-data"), &tls, timing).await;
     let api = server.admin().await;
     let creds = api.create_cluster(CLUSTER).await;
     let setup = KubeManagerSetup {

@@ -150,13 +150,7 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
         heartbeat_secs: args.heartbeat_secs,
         status_secs: 60,
     };
-    let mut server = Server::start_with(
-        lapdev_e2e::bins::lapdev(),
-        &dir.path().join("server-data"),
-        &tls,
-        timing,
-    )
-    .await;
+    let mut server = Server::start(&dir.path().join("server-data"), &tls, timing).await;
     let api = server.admin().await;
 
     eprintln!("(a) kube-manager start → Active, {} runs", args.start_runs);
@@ -350,8 +344,7 @@ async fn start_to_active(
     let mut times = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let mut km =
-            KubeManager::start_with(lapdev_e2e::bins::kube_manager(), "kube-manager", &setup);
+        let mut km = KubeManager::start_with_token_file("kube-manager", &setup);
         poll_cluster(api, name, ClusterStatus::Active).await?;
         times.push(t.elapsed());
         km.proc_mut().kill().await;
