@@ -147,7 +147,8 @@ pub(crate) async fn list_with_warnings(
     req: PageRequest,
 ) -> AppResult<Page<(CatalogSummary, usize)>> {
     list_as(state, caller, org_name, req, |c| {
-        let warnings = content::catalog_api(&c).map_or(0, |full| full.warnings.len());
+        // Only the snapshot's issues are counted: no API view is built.
+        let warnings = content::parse(&c).map_or(0, |parsed| parsed.snapshot.issues.len());
         (content::summary_api(&c), warnings)
     })
     .await
