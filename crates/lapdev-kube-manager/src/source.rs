@@ -13,7 +13,7 @@
 
 use kube::api::{ApiResource, DynamicObject, ListParams, TypeMeta};
 use kube::{Api, Client};
-use lapdev_manifest::{ManifestObject, ObjectKind};
+use lapdev_manifest::{KindInfoExt, ManifestObject, ObjectKind};
 use lapdev_tunnel_proto::TunnelError;
 
 use crate::dispatch::kube_error;

@@ -1,10 +1,11 @@
 //! Conversions between `lapdev-manifest`'s types and their serde mirrors in
 //! `lapdev-tunnel-proto` (the server cannot depend on Kubernetes crates, so
 //! the protocol has its own copies of the types `lapdev-manifest` gives
-//! Kubernetes-typed behaviour; pure data — the Secret policy, the replicas
-//! policy, identities — is the protocol's type on both sides). Both sides share one JSON shape and
-//! convert through it; the tests below build every variant on one side and
-//! check the other reads it back unchanged, so the mirrors cannot drift.
+//! behaviour of its own; pure data — kinds and object refs, the Secret
+//! policy, the replicas policy, identities — is the protocol's type on both
+//! sides). Both sides share one JSON shape and convert through it; the
+//! tests below build every variant on one side and check the other reads
+//! it back unchanged, so the mirrors cannot drift.
 
 use lapdev_tunnel_proto as proto;
 use serde::Serialize;
@@ -31,7 +32,7 @@ pub fn snapshot(
         objects: snapshot.objects.iter().map(|o| o.to_value()).collect(),
         dependencies: convert("dependency list", &snapshot.dependencies)?,
         issues: convert("issue list", &snapshot.issues)?,
-        excluded_secrets: convert("excluded Secret list", &snapshot.excluded_secrets)?,
+        excluded_secrets: snapshot.excluded_secrets.clone(),
         required_values: snapshot.required_values.clone(),
     })
 }
@@ -40,12 +41,6 @@ pub fn diff(
     diff: &lapdev_manifest::ManifestDiff,
 ) -> Result<proto::ManifestDiff, proto::TunnelError> {
     convert("diff", diff)
-}
-
-pub fn object_refs(
-    refs: &[lapdev_manifest::ObjectRef],
-) -> Result<Vec<proto::ObjectRef>, proto::TunnelError> {
-    convert("object list", &refs)
 }
 
 /// The manifest crate's [`EnvironmentSpec`](lapdev_manifest::EnvironmentSpec)

@@ -35,7 +35,9 @@ pub use environment::{
     EnvironmentError, EnvironmentKind, EnvironmentPlan, EnvironmentSpec, NoExtension,
     PodTemplateExtension, ReplicasPolicy, TargetNamespace, build_environment,
 };
-pub use object::{KindInfo, ManifestObject, ObjectError, ObjectKind, ObjectRef, WorkloadKind};
+pub use object::{
+    KindInfo, KindInfoExt, ManifestObject, ObjectError, ObjectKind, ObjectRef, WorkloadKind,
+};
 pub use references::{
     Reference, Resolution, ResolutionIssue, Severity, WorkloadDependencies, matching_services,
     resolve, workload_references,

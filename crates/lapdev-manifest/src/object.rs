@@ -7,7 +7,6 @@
 //! there is one implementation of "get the metadata", not eight.
 
 use std::any::TypeId;
-use std::fmt;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{
@@ -49,37 +48,20 @@ macro_rules! each {
     };
 }
 
-/// The kinds [`ManifestObject`] holds, in apply order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum ObjectKind {
-    Namespace,
-    ServiceAccount,
-    ConfigMap,
-    Secret,
-    PersistentVolumeClaim,
-    Service,
-    Deployment,
-    StatefulSet,
-    DaemonSet,
+/// The kinds [`ManifestObject`] holds, in apply order, and how one object
+/// is named: the tunnel protocol's types (they are pure data), so refs
+/// cross the tunnel as they are.
+pub use lapdev_tunnel_proto::{ObjectKind, ObjectRef};
+
+/// What the API server knows about a kind, read from k8s-openapi's
+/// [`Resource`] constants: enough for one generic dynamic-API code path in
+/// kube-manager.
+pub trait KindInfoExt {
+    fn info(self) -> KindInfo;
 }
 
-impl ObjectKind {
-    pub const ALL: [ObjectKind; 9] = [
-        ObjectKind::Namespace,
-        ObjectKind::ServiceAccount,
-        ObjectKind::ConfigMap,
-        ObjectKind::Secret,
-        ObjectKind::PersistentVolumeClaim,
-        ObjectKind::Service,
-        ObjectKind::Deployment,
-        ObjectKind::StatefulSet,
-        ObjectKind::DaemonSet,
-    ];
-
-    /// What the API server knows about this kind, read from k8s-openapi's
-    /// [`Resource`] constants: enough for one generic dynamic-API code path
-    /// in kube-manager.
-    pub fn info(self) -> KindInfo {
+impl KindInfoExt for ObjectKind {
+    fn info(self) -> KindInfo {
         match self {
             ObjectKind::Namespace => KindInfo::of::<Namespace>(),
             ObjectKind::ServiceAccount => KindInfo::of::<ServiceAccount>(),
@@ -91,43 +73,6 @@ impl ObjectKind {
             ObjectKind::StatefulSet => KindInfo::of::<StatefulSet>(),
             ObjectKind::DaemonSet => KindInfo::of::<DaemonSet>(),
         }
-    }
-
-    /// The Kubernetes `kind` string.
-    pub fn as_str(self) -> &'static str {
-        self.info().kind
-    }
-
-    /// Apply order: the namespace first, then what pods mount or run as
-    /// (ServiceAccounts, ConfigMaps, Secrets, PersistentVolumeClaims), then
-    /// Services, then workloads.
-    /// A workload applied before its ConfigMap would start and fail.
-    pub fn apply_rank(self) -> u8 {
-        match self {
-            ObjectKind::Namespace => 0,
-            ObjectKind::ServiceAccount
-            | ObjectKind::ConfigMap
-            | ObjectKind::Secret
-            | ObjectKind::PersistentVolumeClaim => 1,
-            ObjectKind::Service => 2,
-            ObjectKind::Deployment | ObjectKind::StatefulSet | ObjectKind::DaemonSet => 3,
-        }
-    }
-
-    /// The workload kind, if this is one.
-    pub fn workload(self) -> Option<WorkloadKind> {
-        match self {
-            ObjectKind::Deployment => Some(WorkloadKind::Deployment),
-            ObjectKind::StatefulSet => Some(WorkloadKind::StatefulSet),
-            ObjectKind::DaemonSet => Some(WorkloadKind::DaemonSet),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for ObjectKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -165,68 +110,6 @@ impl KindInfo {
 /// The workload kinds a catalog is built from: the tunnel protocol's type,
 /// which names workloads in requests.
 pub use lapdev_tunnel_proto::WorkloadKind;
-
-impl From<WorkloadKind> for ObjectKind {
-    fn from(kind: WorkloadKind) -> Self {
-        match kind {
-            WorkloadKind::Deployment => ObjectKind::Deployment,
-            WorkloadKind::StatefulSet => ObjectKind::StatefulSet,
-            WorkloadKind::DaemonSet => ObjectKind::DaemonSet,
-        }
-    }
-}
-
-/// Names one object. Ordered by apply rank, then kind, namespace and name, so
-/// sorting a list of refs sorts it in apply order.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ObjectRef {
-    pub kind: ObjectKind,
-    /// `None` for cluster-scoped objects (the Namespace).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    pub name: String,
-}
-
-impl ObjectRef {
-    pub fn new(kind: ObjectKind, namespace: Option<&str>, name: &str) -> Self {
-        ObjectRef {
-            kind,
-            namespace: namespace.map(str::to_string),
-            name: name.to_string(),
-        }
-    }
-
-    fn sort_key(&self) -> (u8, ObjectKind, Option<&str>, &str) {
-        (
-            self.kind.apply_rank(),
-            self.kind,
-            self.namespace.as_deref(),
-            &self.name,
-        )
-    }
-}
-
-impl PartialOrd for ObjectRef {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for ObjectRef {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.sort_key().cmp(&other.sort_key())
-    }
-}
-
-/// `Kind/namespace/name`, or `Kind/name` when cluster-scoped.
-impl fmt::Display for ObjectRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
-            None => write!(f, "{}/{}", self.kind, self.name),
-        }
-    }
-}
 
 /// A JSON value that is not an object of a supported kind.
 #[derive(Debug, thiserror::Error)]

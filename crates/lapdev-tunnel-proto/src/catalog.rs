@@ -3,14 +3,14 @@
 //! ([`SnapshotCatalog`] → [`CatalogSnapshot`]) and refreshes with a
 //! per-object diff ([`RefreshCatalog`] → [`CatalogRefresh`]).
 //!
-//! Most types here are serde **mirrors** of `lapdev-manifest`'s
-//! (`ObjectRef`, `ResolutionIssue`, `ManifestDiff`, …): this crate stays
-//! free of Kubernetes crates so the server can depend on it. kube-manager
-//! converts between both through their JSON, and its tests check that the
-//! shapes agree. Pure data with no Kubernetes behaviour
-//! ([`WorkloadKind`], [`SecretPolicy`], [`SecretKey`]) is not mirrored:
-//! `lapdev-manifest` uses these types. Manifests travel as plain JSON objects
-//! (`apiVersion`, `kind`, `metadata`, …), already cleaned and with the
+//! Some types here are serde **mirrors** of `lapdev-manifest`'s
+//! (`ResolutionIssue`, `ManifestDiff`, …): this crate stays free of
+//! Kubernetes crates so the server can depend on it. kube-manager converts
+//! between both through their JSON, and its tests check that the shapes
+//! agree. Pure data with no Kubernetes behaviour ([`WorkloadKind`],
+//! [`ObjectKind`], [`ObjectRef`], [`SecretPolicy`], [`SecretKey`]) is not
+//! mirrored: `lapdev-manifest` uses these types. Manifests travel as plain
+//! JSON objects (`apiVersion`, `kind`, `metadata`, …), already cleaned and with the
 //! Secret policy applied inside the cluster: excluded and redacted values
 //! never reach the server.
 //!
@@ -220,7 +220,8 @@ impl fmt::Debug for RefreshCatalog {
     }
 }
 
-/// Kinds Lapdev copies into a catalog. The wire name is the Kubernetes `kind`.
+/// Kinds Lapdev copies into a catalog, in apply order. The wire name is
+/// the Kubernetes `kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ObjectKind {
     Namespace,
@@ -234,7 +235,80 @@ pub enum ObjectKind {
     DaemonSet,
 }
 
-/// Names one object.
+impl ObjectKind {
+    pub const ALL: [ObjectKind; 9] = [
+        ObjectKind::Namespace,
+        ObjectKind::ServiceAccount,
+        ObjectKind::ConfigMap,
+        ObjectKind::Secret,
+        ObjectKind::PersistentVolumeClaim,
+        ObjectKind::Service,
+        ObjectKind::Deployment,
+        ObjectKind::StatefulSet,
+        ObjectKind::DaemonSet,
+    ];
+
+    /// The Kubernetes `kind` string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Namespace => "Namespace",
+            ObjectKind::ServiceAccount => "ServiceAccount",
+            ObjectKind::ConfigMap => "ConfigMap",
+            ObjectKind::Secret => "Secret",
+            ObjectKind::PersistentVolumeClaim => "PersistentVolumeClaim",
+            ObjectKind::Service => "Service",
+            ObjectKind::Deployment => "Deployment",
+            ObjectKind::StatefulSet => "StatefulSet",
+            ObjectKind::DaemonSet => "DaemonSet",
+        }
+    }
+
+    /// Apply order: the namespace first, then what pods mount or run as
+    /// (ServiceAccounts, ConfigMaps, Secrets, PersistentVolumeClaims), then
+    /// Services, then workloads.
+    /// A workload applied before its ConfigMap would start and fail.
+    pub fn apply_rank(self) -> u8 {
+        match self {
+            ObjectKind::Namespace => 0,
+            ObjectKind::ServiceAccount
+            | ObjectKind::ConfigMap
+            | ObjectKind::Secret
+            | ObjectKind::PersistentVolumeClaim => 1,
+            ObjectKind::Service => 2,
+            ObjectKind::Deployment | ObjectKind::StatefulSet | ObjectKind::DaemonSet => 3,
+        }
+    }
+
+    /// The workload kind, if this is one.
+    pub fn workload(self) -> Option<WorkloadKind> {
+        match self {
+            ObjectKind::Deployment => Some(WorkloadKind::Deployment),
+            ObjectKind::StatefulSet => Some(WorkloadKind::StatefulSet),
+            ObjectKind::DaemonSet => Some(WorkloadKind::DaemonSet),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<WorkloadKind> for ObjectKind {
+    fn from(kind: WorkloadKind) -> Self {
+        match kind {
+            WorkloadKind::Deployment => ObjectKind::Deployment,
+            WorkloadKind::StatefulSet => ObjectKind::StatefulSet,
+            WorkloadKind::DaemonSet => ObjectKind::DaemonSet,
+        }
+    }
+}
+
+/// Names one object. Ordered by kind (which is apply order, see
+/// [`ObjectKind::apply_rank`]), then namespace and name, so sorting a list
+/// of refs sorts it in apply order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ObjectRef {
     pub kind: ObjectKind,
@@ -242,6 +316,26 @@ pub struct ObjectRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: ObjectKind, namespace: Option<&str>, name: &str) -> Self {
+        ObjectRef {
+            kind,
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+}
+
+/// `Kind/namespace/name`, or `Kind/name` when cluster-scoped.
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
 }
 
 /// How bad a missing reference is.

@@ -174,8 +174,8 @@ pub async fn reconcile(
     );
     Ok(EnvironmentApplied {
         observed_generation: request.generation,
-        applied: wire::object_refs(&applied)?,
-        pruned: wire::object_refs(&pruned)?,
+        applied,
+        pruned,
         warnings: plan.warnings,
     })
 }

@@ -2,7 +2,7 @@
 
 use expect_test::{Expect, expect};
 use lapdev_manifest::object::sort_for_apply;
-use lapdev_manifest::{ManifestObject, ObjectKind, ObjectRef};
+use lapdev_manifest::{KindInfoExt, ManifestObject, ObjectKind, ObjectRef};
 use serde_json::json;
 
 fn check_from_value(input: serde_json::Value, expect: Expect) {
@@ -165,4 +165,12 @@ fn kind_info_for_the_dynamic_api() {
         DaemonSet apps/v1 group="apps" version=v1 plural=daemonsets namespaced=true
     "#]]
     .assert_eq(&(table.join("\n") + "\n"));
+}
+
+/// The protocol's kind names are the API server's.
+#[test]
+fn kind_names_are_the_api_servers() {
+    for k in ObjectKind::ALL {
+        assert_eq!(k.as_str(), k.info().kind);
+    }
 }
