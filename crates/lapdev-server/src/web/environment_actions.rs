@@ -84,8 +84,7 @@ pub(super) async fn create_section(
     is_admin: bool,
     draft: EnvironmentDraft,
 ) -> Result<CreateSection, WebError> {
-    let everything = PageRequest::longest(None);
-    let clusters = app::clusters::list(state, caller, org, everything).await?;
+    let clusters = app::clusters::list(state, caller, org, PageRequest::longest(None)).await?;
     let mut targets: Vec<TargetOption> = clusters
         .items
         .iter()
