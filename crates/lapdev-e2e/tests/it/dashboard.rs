@@ -9,13 +9,23 @@
 //! `dashboard-catalog-refresh.png` and `dashboard-catalog-secrets.png` go to
 //! `target/test-artifacts/`.
 
-use fantoccini::Locator;
+use fantoccini::{Client, Locator};
 use lapdev_api::ClusterStatus;
 use lapdev_e2e::ADMIN_PASSWORD;
 use lapdev_e2e::kube_manager::CONNECTED;
 
 use crate::webdriver::{ChromeDriver, browser, screenshot, text_of, wait_for};
 use crate::{World, kubectl};
+
+/// Clicks the element `css` once it is on the page.
+async fn click(b: &Client, css: &str) {
+    wait_for(b, css).await.click().await.unwrap();
+}
+
+/// Types `text` into the element `css` once it is on the page.
+async fn type_into(b: &Client, css: &str, text: &str) {
+    wait_for(b, css).await.send_keys(text).await.unwrap();
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workloads_table_to_a_catalog_in_the_browser() {
@@ -32,26 +42,10 @@ async fn workloads_table_to_a_catalog_in_the_browser() {
     let base = w.server.url();
 
     b.goto(&format!("{base}/login")).await.unwrap();
-    wait_for(&b, "#username")
-        .await
-        .send_keys("admin")
-        .await
-        .unwrap();
-    wait_for(&b, "#password")
-        .await
-        .send_keys(ADMIN_PASSWORD)
-        .await
-        .unwrap();
-    wait_for(&b, "#login-form button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    wait_for(&b, "tr[data-cluster='prod'] a")
-        .await
-        .click()
-        .await
-        .unwrap();
+    type_into(&b, "#username", "admin").await;
+    type_into(&b, "#password", ADMIN_PASSWORD).await;
+    click(&b, "#login-form button[type=submit]").await;
+    click(&b, "tr[data-cluster='prod'] a").await;
 
     // The table, live from kube-sim: system namespaces hidden by default.
     wait_for(&b, "#workloads-table").await;
@@ -63,59 +57,28 @@ async fn workloads_table_to_a_catalog_in_the_browser() {
     assert!(!rows.contains("coredns"), "system workloads hidden: {rows}");
 
     // Filter to the shop namespace.
-    wait_for(&b, "#filter-namespace")
-        .await
-        .send_keys("shop")
-        .await
-        .unwrap();
-    wait_for(&b, "#workload-filters button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    type_into(&b, "#filter-namespace", "shop").await;
+    click(&b, "#workload-filters button[type=submit]").await;
     wait_for(&b, "#workload-filters a.btn-ghost").await;
     let rows = text_of(&b, "#workloads-table tbody").await;
     assert!(rows.contains("api") && !rows.contains("invoicer"), "{rows}");
 
     // Select api and web, name the catalog.
     for id in ["shop/Deployment/api", "shop/Deployment/web"] {
-        wait_for(
+        click(
             &b,
             &format!("tr[data-workload='{id}'] input[type=checkbox]"),
         )
-        .await
-        .click()
-        .await
-        .unwrap();
+        .await;
     }
-    wait_for(&b, "#catalog-name")
-        .await
-        .send_keys("shop")
-        .await
-        .unwrap();
-    wait_for(&b, "#catalog-description")
-        .await
-        .send_keys("The storefront and its API")
-        .await
-        .unwrap();
+    type_into(&b, "#catalog-name", "shop").await;
+    type_into(&b, "#catalog-description", "The storefront and its API").await;
     // One Secret key redacted: kept without its value.
-    wait_for(&b, "#create-catalog details summary")
-        .await
-        .click()
-        .await
-        .unwrap();
-    wait_for(&b, "#secret-rules")
-        .await
-        .send_keys("api-keys/STRIPE_KEY redact")
-        .await
-        .unwrap();
+    click(&b, "#create-catalog details summary").await;
+    type_into(&b, "#secret-rules", "api-keys/STRIPE_KEY redact").await;
     wait_for(&b, "#workloads").await;
     screenshot(&b, "dashboard-workloads.png").await;
-    wait_for(&b, "#create-catalog-submit")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#create-catalog-submit").await;
 
     // The catalog page.
     assert_eq!(text_of(&b, "#catalog-name").await, "shop");
@@ -167,46 +130,26 @@ async fn workloads_table_to_a_catalog_in_the_browser() {
     );
 
     // From the list to the catalog, then the refresh preview.
-    wait_for(&b, "nav a[href='/orgs/default/catalogs']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&b, "nav a[href='/orgs/default/catalogs']").await;
     let row = text_of(&b, "tr[data-catalog='shop']").await;
     assert!(
         row.contains("The storefront and its API") && row.contains("prod"),
         "{row}"
     );
     screenshot(&b, "dashboard-catalogs.png").await;
-    wait_for(&b, "tr[data-catalog='shop'] a")
-        .await
-        .click()
-        .await
-        .unwrap();
-    wait_for(&b, "#refresh-catalog button")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&b, "tr[data-catalog='shop'] a").await;
+    click(&b, "#refresh-catalog button").await;
     let preview = text_of(&b, "#refresh-preview").await;
     assert!(preview.contains("/spec/replicas"), "{preview}");
     assert!(preview.contains("(secret value, hidden)"), "{preview}");
     assert!(!preview.contains("rotated-db-pa55") && !preview.contains("cm90YXRlZC1kYi1wYTU1"));
     screenshot(&b, "dashboard-catalog-refresh.png").await;
-    wait_for(&b, "#apply-refresh button")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#apply-refresh button").await;
     assert_eq!(
         text_of(&b, ".alert-success").await,
         "Refreshed the catalog shop from its source."
     );
-    wait_for(&b, "#refresh-catalog button")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#refresh-catalog button").await;
     let preview = text_of(&b, "#refresh-preview").await;
     assert!(preview.contains("up to date"), "{preview}");
 
