@@ -47,7 +47,7 @@ pub async fn snapshot(
     request: &SnapshotCatalog,
 ) -> Result<CatalogSnapshot, TunnelError> {
     let snapshot = build(reader, &request.workloads, &request.secret_policy).await?;
-    wire::snapshot(&snapshot)
+    Ok(wire::snapshot(&snapshot))
 }
 
 /// Answers [`RefreshCatalog`]: a fresh snapshot and the diff from `current`.
@@ -70,7 +70,7 @@ pub async fn refresh(
     let snapshot = build(reader, &request.workloads, &request.secret_policy).await?;
     let diff = lapdev_manifest::diff(&current, &snapshot.objects);
     Ok(CatalogRefresh {
-        snapshot: wire::snapshot(&snapshot)?,
+        snapshot: wire::snapshot(&snapshot),
         diff: wire::diff(&diff)?,
     })
 }

@@ -25,16 +25,15 @@ fn convert<A: Serialize, B: DeserializeOwned>(
         })
 }
 
-pub fn snapshot(
-    snapshot: &lapdev_manifest::CatalogSnapshot,
-) -> Result<proto::CatalogSnapshot, proto::TunnelError> {
-    Ok(proto::CatalogSnapshot {
+/// The snapshot as it crosses the tunnel: its objects as JSON.
+pub fn snapshot(snapshot: &lapdev_manifest::CatalogSnapshot) -> proto::CatalogSnapshot {
+    proto::CatalogSnapshot {
         objects: snapshot.objects.iter().map(|o| o.to_value()).collect(),
-        dependencies: convert("dependency list", &snapshot.dependencies)?,
-        issues: convert("issue list", &snapshot.issues)?,
+        dependencies: snapshot.dependencies.clone(),
+        issues: snapshot.issues.clone(),
         excluded_secrets: snapshot.excluded_secrets.clone(),
         required_values: snapshot.required_values.clone(),
-    })
+    }
 }
 
 pub fn diff(
@@ -141,7 +140,7 @@ mod tests {
             excluded_secrets: refs(),
             required_values: Vec::new(),
         };
-        let converted = snapshot(&empty).unwrap();
+        let converted = snapshot(&empty);
         assert_eq!(converted.issues.len(), 2);
         assert_eq!(converted.excluded_secrets.len(), ObjectKind::ALL.len());
     }

@@ -361,58 +361,8 @@ pub fn matching_services<'a>(
     out
 }
 
-/// How bad a missing reference is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// The reference is optional: pods start without it.
-    Note,
-    /// Pods will not start (or will not work) without it.
-    Warning,
-}
-
-/// A reference that could not be satisfied from the source objects.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ResolutionIssue {
-    pub severity: Severity,
-    /// The workload that makes the reference.
-    pub workload: ObjectRef,
-    /// Where in the workload (or its ServiceAccount).
-    pub field: String,
-    /// The object that is missing (or that lacks `key`).
-    pub missing: ObjectRef,
-    /// Set when the object exists but this key does not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-}
-
-impl std::fmt::Display for ResolutionIssue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (severity, optional) = match self.severity {
-            Severity::Note => ("note", " (optional)"),
-            Severity::Warning => ("warning", ""),
-        };
-        let (workload, missing, field) = (&self.workload, &self.missing, &self.field);
-        match &self.key {
-            Some(key) => write!(
-                f,
-                "{severity}: {workload} references key {key:?} of {missing}{optional} at {field}, but {missing} has no such key"
-            ),
-            None => write!(
-                f,
-                "{severity}: {workload} references {missing}{optional} at {field}, which does not exist"
-            ),
-        }
-    }
-}
-
-/// What a workload depends on, after resolution.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkloadDependencies {
-    pub workload: ObjectRef,
-    /// Found objects it depends on, sorted in apply order.
-    pub depends_on: Vec<ObjectRef>,
-}
+/// Issues and dependencies are pure data: the tunnel protocol's types.
+pub use lapdev_tunnel_proto::{ResolutionIssue, Severity, WorkloadDependencies};
 
 /// The result of [`resolve`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

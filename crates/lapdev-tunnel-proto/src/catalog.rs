@@ -3,16 +3,16 @@
 //! ([`SnapshotCatalog`] → [`CatalogSnapshot`]) and refreshes with a
 //! per-object diff ([`RefreshCatalog`] → [`CatalogRefresh`]).
 //!
-//! Some types here are serde **mirrors** of `lapdev-manifest`'s
-//! (`ResolutionIssue`, `ManifestDiff`, …): this crate stays free of
-//! Kubernetes crates so the server can depend on it. kube-manager converts
-//! between both through their JSON, and its tests check that the shapes
-//! agree. Pure data with no Kubernetes behaviour ([`WorkloadKind`],
-//! [`ObjectKind`], [`ObjectRef`], [`SecretPolicy`], [`SecretKey`]) is not
-//! mirrored: `lapdev-manifest` uses these types. Manifests travel as plain
-//! JSON objects (`apiVersion`, `kind`, `metadata`, …), already cleaned and with the
-//! Secret policy applied inside the cluster: excluded and redacted values
-//! never reach the server.
+//! This crate stays free of Kubernetes crates so the server can depend on
+//! it. Pure data with no Kubernetes behaviour ([`WorkloadKind`],
+//! [`ObjectKind`], [`ObjectRef`], [`SecretPolicy`], [`SecretKey`],
+//! [`ResolutionIssue`], [`WorkloadDependencies`]) is defined only here:
+//! `lapdev-manifest` uses these types. [`ManifestDiff`] and its parts are
+//! serde **mirrors** of `lapdev-manifest`'s; kube-manager converts between
+//! both through their JSON, and its tests check that the shapes agree.
+//! Manifests travel as plain JSON objects (`apiVersion`, `kind`,
+//! `metadata`, …), already cleaned and with the Secret policy applied
+//! inside the cluster: excluded and redacted values never reach the server.
 //!
 //! Size: a [`WorkloadSummary`] is about 200 bytes on the wire, so one
 //! [`WorkloadList`] of [`MAX_LISTED_WORKLOADS`] rows stays far below
@@ -349,18 +349,40 @@ pub enum Severity {
 }
 
 /// A reference that could not be satisfied in the source cluster.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ResolutionIssue {
     pub severity: Severity,
     /// The workload that makes the reference.
     pub workload: ObjectRef,
-    /// Where, e.g. `spec.template.spec.containers[api].env[DB].valueFrom.secretKeyRef`.
+    /// Where in the workload (or its ServiceAccount), e.g.
+    /// `spec.template.spec.containers[api].env[DB].valueFrom.secretKeyRef`.
     pub field: String,
     /// The object that is missing (or that lacks `key`).
     pub missing: ObjectRef,
     /// Set when the object exists but this key does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+}
+
+/// One line for people: `warning: Deployment/shop/api references …`.
+impl fmt::Display for ResolutionIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (severity, optional) = match self.severity {
+            Severity::Note => ("note", " (optional)"),
+            Severity::Warning => ("warning", ""),
+        };
+        let (workload, missing, field) = (&self.workload, &self.missing, &self.field);
+        match &self.key {
+            Some(key) => write!(
+                f,
+                "{severity}: {workload} references key {key:?} of {missing}{optional} at {field}, but {missing} has no such key"
+            ),
+            None => write!(
+                f,
+                "{severity}: {workload} references {missing}{optional} at {field}, which does not exist"
+            ),
+        }
+    }
 }
 
 /// What one workload depends on.
