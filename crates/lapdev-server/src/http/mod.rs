@@ -22,6 +22,7 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Uri;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::sensitive_headers::{
@@ -147,7 +148,8 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/v1/openapi.json",
             get(move || {
                 let doc = doc.clone();
-                async move { Json(doc.as_ref().clone()) }
+                // Serialized from the shared document, not from a deep copy.
+                async move { Json(doc.as_ref()).into_response() }
             }),
         )
         .route(
