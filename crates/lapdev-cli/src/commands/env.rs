@@ -505,10 +505,9 @@ pub(super) async fn run(global: &GlobalArgs, command: EnvCommand) -> anyhow::Res
                 Ended::Settled(env) => check_settled(&env),
                 Ended::Gone(last) if was_deleting(&last) => {
                     match format {
-                        OutputFormat::Table => print(&format!(
-                            "{}   deleted\n",
-                            Timestamp::now().strftime("%Y-%m-%d %H:%M:%S")
-                        ))?,
+                        OutputFormat::Table => {
+                            print(&output::watch_line(Timestamp::now(), "deleted"))?
+                        }
                         _ => eprintln!("Environment {name} was deleted."),
                     }
                     Ok(())
