@@ -95,8 +95,8 @@ pub(crate) fn table<T: Tabular>(items: &[T]) -> String {
     text
 }
 
-/// A timestamp for a table: UTC, to the second.
-fn time(ts: Timestamp) -> String {
+/// A timestamp for a table (and any text for people): UTC, to the second.
+pub(crate) fn time(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%d %H:%M:%S").to_string()
 }
 

@@ -187,7 +187,7 @@ fn print_credentials(
     if let Some(at) = created.previous_token_retires_at {
         text.push_str(&format!(
             "\nThe previous token keeps working until {} UTC, or until kube-manager connects with this one.\n",
-            at.strftime("%Y-%m-%d %H:%M:%S")
+            output::time(at)
         ));
     }
     print(&text)
