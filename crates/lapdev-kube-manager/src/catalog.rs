@@ -71,7 +71,7 @@ pub async fn refresh(
     let diff = lapdev_manifest::diff(&current, &snapshot.objects);
     Ok(CatalogRefresh {
         snapshot: wire::snapshot(&snapshot),
-        diff: wire::diff(&diff)?,
+        diff,
     })
 }
 

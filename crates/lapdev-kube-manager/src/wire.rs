@@ -1,29 +1,11 @@
-//! Conversions between `lapdev-manifest`'s types and their serde mirrors in
-//! `lapdev-tunnel-proto` (the server cannot depend on Kubernetes crates, so
-//! the protocol has its own copies of the types `lapdev-manifest` gives
-//! behaviour of its own; pure data — kinds and object refs, the Secret
-//! policy, the replicas policy, identities — is the protocol's type on both
-//! sides). Both sides share one JSON shape and convert through it; the
-//! tests below build every variant on one side and check the other reads
-//! it back unchanged, so the mirrors cannot drift.
+//! The few conversions between `lapdev-manifest` and the tunnel protocol.
+//! Pure data (kinds, object refs, issues, diffs, the Secret and replicas
+//! policies, identities) is the protocol's type on both sides; what is left
+//! is a snapshot's Kubernetes objects becoming JSON and an apply request
+//! becoming the transform's spec (a checked target namespace, Secret values
+//! as bytes). The tests below check that the JSON shapes agree.
 
 use lapdev_tunnel_proto as proto;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
-/// Re-reads `value` as the other side's type.
-fn convert<A: Serialize, B: DeserializeOwned>(
-    what: &str,
-    value: &A,
-) -> Result<B, proto::TunnelError> {
-    serde_json::to_value(value)
-        .and_then(serde_json::from_value)
-        .map_err(|e| {
-            proto::TunnelError::internal(format!(
-                "the {what} does not match its tunnel-protocol mirror: {e}"
-            ))
-        })
-}
 
 /// The snapshot as it crosses the tunnel: its objects as JSON.
 pub fn snapshot(snapshot: &lapdev_manifest::CatalogSnapshot) -> proto::CatalogSnapshot {
@@ -34,12 +16,6 @@ pub fn snapshot(snapshot: &lapdev_manifest::CatalogSnapshot) -> proto::CatalogSn
         excluded_secrets: snapshot.excluded_secrets.clone(),
         required_values: snapshot.required_values.clone(),
     }
-}
-
-pub fn diff(
-    diff: &lapdev_manifest::ManifestDiff,
-) -> Result<proto::ManifestDiff, proto::TunnelError> {
-    convert("diff", diff)
 }
 
 /// The manifest crate's [`EnvironmentSpec`](lapdev_manifest::EnvironmentSpec)
@@ -73,6 +49,8 @@ mod tests {
         FieldChange, FieldValue, ManifestDiff, ObjectChange, ObjectDiff, ObjectKind, ObjectRef,
         ResolutionIssue, SecretKey, Severity, WorkloadDependencies,
     };
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
     use serde_json::json;
 
     /// `a` as JSON, read as `B`, written again: the same JSON.
@@ -220,6 +198,5 @@ mod tests {
             ],
         };
         same_shape::<_, proto::ManifestDiff>(&manifest);
-        assert_eq!(diff(&manifest).unwrap().objects.len(), 4);
     }
 }

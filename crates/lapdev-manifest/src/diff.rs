@@ -10,64 +10,19 @@
 //! `stringData`) are never shown: the change says a key was added, removed
 //! or changed, with [`FieldValue::Hidden`] in place of the value.
 //!
-//! [`ManifestDiff`] is serializable (kube-manager sends it through the
-//! tunnel; the server shows it) and renders as text with `Display`.
+//! [`ManifestDiff`] is the tunnel protocol's type (kube-manager sends it
+//! through the tunnel; the server shows it) and renders as text with
+//! `Display`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::clean::clean;
 use crate::object::{ManifestObject, ObjectKind, ObjectRef};
 
-/// The differences between two object sets.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ManifestDiff {
-    /// Changed objects only, in apply order.
-    pub objects: Vec<ObjectDiff>,
-}
-
-impl ManifestDiff {
-    pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ObjectDiff {
-    pub object: ObjectRef,
-    pub change: ObjectChange,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ObjectChange {
-    Added,
-    Removed,
-    Changed { fields: Vec<FieldChange> },
-}
-
-/// One field that differs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldChange {
-    /// JSON pointer into the object.
-    pub path: String,
-    pub old: FieldValue,
-    pub new: FieldValue,
-}
-
-/// One side of a [`FieldChange`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "state", content = "value", rename_all = "snake_case")]
-pub enum FieldValue {
-    /// The field is not set on this side.
-    Absent,
-    /// Set, but a secret: the value is not shown.
-    Hidden,
-    Value(Value),
-}
+/// The diff is pure data: the tunnel protocol's types, sent as they are.
+pub use lapdev_tunnel_proto::{FieldChange, FieldValue, ManifestDiff, ObjectChange, ObjectDiff};
 
 /// The differences from `old` to `new`.
 pub fn diff(old: &[ManifestObject], new: &[ManifestObject]) -> ManifestDiff {
@@ -219,53 +174,6 @@ fn push_escaped(path: &mut String, key: &str) {
             '~' => path.push_str("~0"),
             '/' => path.push_str("~1"),
             c => path.push(c),
-        }
-    }
-}
-
-/// A unified-diff-like listing for the CLI:
-///
-/// ```text
-/// + ConfigMap/shop/new-config
-/// - Service/shop/legacy
-/// ~ Deployment/shop/api
-///     /spec/replicas: 2 -> 3
-///     /spec/template/spec/containers/0/image: "api:1.0" -> "api:1.1"
-/// ~ Secret/shop/db
-///     /data/password: (secret) -> (secret)
-/// ```
-impl fmt::Display for ManifestDiff {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.objects.is_empty() {
-            return writeln!(f, "no changes");
-        }
-        for object in &self.objects {
-            match &object.change {
-                ObjectChange::Added => writeln!(f, "+ {}", object.object)?,
-                ObjectChange::Removed => writeln!(f, "- {}", object.object)?,
-                ObjectChange::Changed { fields } => {
-                    writeln!(f, "~ {}", object.object)?;
-                    for field in fields {
-                        let path = if field.path.is_empty() {
-                            "/"
-                        } else {
-                            &field.path
-                        };
-                        writeln!(f, "    {path}: {} -> {}", field.old, field.new)?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Display for FieldValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FieldValue::Absent => f.write_str("(absent)"),
-            FieldValue::Hidden => f.write_str("(secret)"),
-            FieldValue::Value(v) => write!(f, "{v}"),
         }
     }
 }

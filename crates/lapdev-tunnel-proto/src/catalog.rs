@@ -6,10 +6,8 @@
 //! This crate stays free of Kubernetes crates so the server can depend on
 //! it. Pure data with no Kubernetes behaviour ([`WorkloadKind`],
 //! [`ObjectKind`], [`ObjectRef`], [`SecretPolicy`], [`SecretKey`],
-//! [`ResolutionIssue`], [`WorkloadDependencies`]) is defined only here:
-//! `lapdev-manifest` uses these types. [`ManifestDiff`] and its parts are
-//! serde **mirrors** of `lapdev-manifest`'s; kube-manager converts between
-//! both through their JSON, and its tests check that the shapes agree.
+//! [`ResolutionIssue`], [`WorkloadDependencies`], [`ManifestDiff`]) is
+//! defined only here: `lapdev-manifest` uses these types.
 //! Manifests travel as plain JSON objects (`apiVersion`, `kind`,
 //! `metadata`, …), already cleaned and with the Secret policy applied
 //! inside the cluster: excluded and redacted values never reach the server.
@@ -482,6 +480,59 @@ pub enum FieldValue {
     Absent,
     Hidden,
     Value(Value),
+}
+
+impl ManifestDiff {
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+}
+
+/// A unified-diff-like listing for the CLI:
+///
+/// ```text
+/// + ConfigMap/shop/new-config
+/// - Service/shop/legacy
+/// ~ Deployment/shop/api
+///     /spec/replicas: 2 -> 3
+///     /spec/template/spec/containers/0/image: "api:1.0" -> "api:1.1"
+/// ~ Secret/shop/db
+///     /data/password: (secret) -> (secret)
+/// ```
+impl fmt::Display for ManifestDiff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.objects.is_empty() {
+            return writeln!(f, "no changes");
+        }
+        for object in &self.objects {
+            match &object.change {
+                ObjectChange::Added => writeln!(f, "+ {}", object.object)?,
+                ObjectChange::Removed => writeln!(f, "- {}", object.object)?,
+                ObjectChange::Changed { fields } => {
+                    writeln!(f, "~ {}", object.object)?;
+                    for field in fields {
+                        let path = if field.path.is_empty() {
+                            "/"
+                        } else {
+                            &field.path
+                        };
+                        writeln!(f, "    {path}: {} -> {}", field.old, field.new)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::Absent => f.write_str("(absent)"),
+            FieldValue::Hidden => f.write_str("(secret)"),
+            FieldValue::Value(v) => write!(f, "{v}"),
+        }
+    }
 }
 
 /// `Debug` of manifests as `Kind/namespace/name` only.
