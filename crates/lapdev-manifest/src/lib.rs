@@ -18,7 +18,9 @@
 //! No I/O happens here: `lapdev-kube-manager` reads and applies, this crate
 //! decides. The Lapdev server never depends on this crate (it must not depend
 //! on `k8s-openapi`); it stores the JSON that [`ManifestObject::to_value`]
-//! produces.
+//! produces. The plain data both sides share (object refs and kinds, the
+//! Secret policy, issues, diffs, …) is `lapdev-tunnel-proto`'s, re-exported
+//! here; this crate adds what needs Kubernetes types.
 
 pub mod catalog;
 pub mod clean;
