@@ -31,7 +31,7 @@ use lapdev_api::{ClusterStatus, Environment, EnvironmentStatus};
 use lapdev_e2e::api::{Api, ORG};
 use lapdev_e2e::kube_manager::{KubeManager, KubeManagerSetup};
 use lapdev_e2e::kube_sim::{HARNESS_AGENT, KubeSim, Request};
-use lapdev_e2e::procstat::{clock_ticks_per_second, rss_bytes};
+use lapdev_e2e::procstat::{clock_ticks_per_second, cpu_time, reaped_children_cpu_time, rss_bytes};
 use lapdev_e2e::server::{Server, Timing};
 use lapdev_e2e::tls::TlsFiles;
 use serde_json::{Value, json};
@@ -477,20 +477,6 @@ impl Kubectl {
     }
 }
 
-/// `utime + stime` (fields 14, 15 of `/proc/<pid>/stat`), or with
-/// `children` the reaped children's `cutime + cstime` (16, 17), in clock
-/// ticks. (Not `procstat::cpu_time`: it runs `getconf` per reading, a
-/// child whose CPU would land in the kubectl figure.)
-fn stat_ticks(pid: &str, children: bool) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .unwrap_or_else(|e| panic!("/proc/{pid}/stat: {e}"));
-    let rest = &stat[stat.rfind(')').expect("a stat line") + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let first = if children { 13 } else { 11 };
-    fields[first].parse::<u64>().expect("a CPU time")
-        + fields[first + 1].parse::<u64>().expect("a CPU time")
-}
-
 // ---------------------------------------------------------------------------
 // The benchmark.
 
@@ -501,14 +487,11 @@ struct Cpu([Duration; 4]);
 
 impl Cpu {
     fn read(pids: &Pids) -> Cpu {
-        let d = |ticks: u64| Duration::from_secs_f64(ticks as f64 / pids.ticks_per_second);
-        let [server, manager, sim] = [pids.server, pids.manager, pids.sim];
-        let own = |pid: u32| d(stat_ticks(&pid.to_string(), false));
         Cpu([
-            own(server),
-            own(manager),
-            own(sim),
-            d(stat_ticks("self", true)),
+            cpu_time(pids.server),
+            cpu_time(pids.manager),
+            cpu_time(pids.sim),
+            reaped_children_cpu_time(),
         ])
     }
 
@@ -523,7 +506,6 @@ struct Pids {
     server: u32,
     manager: u32,
     sim: u32,
-    ticks_per_second: f64,
 }
 
 /// One side's measurements (Lapdev or the peer).
@@ -615,8 +597,9 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
         server: server.proc().pid(),
         manager: km.proc().pid(),
         sim: sim.proc().pid(),
-        ticks_per_second: clock_ticks_per_second() as f64,
     };
+    // Asked now (getconf is a child process), not during a measurement.
+    clock_ticks_per_second();
     let probe = Probe {
         http: sim.http().clone(),
         url: sim.url().to_string(),
