@@ -7,9 +7,7 @@
 //! kubectl, preview the refresh diff and apply it. kube-sim's request log
 //! shows that Lapdev's reads made no write calls to the source cluster.
 
-use lapdev_api::ClusterStatus;
 use lapdev_e2e::api::{Api, ORG};
-use lapdev_e2e::kube_manager::CONNECTED;
 use serde_json::{Value, json};
 
 use crate::{World, kubectl};
@@ -100,11 +98,7 @@ fn workload(kind: &str, name: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_of_the_shop_from_a_real_cluster() {
     let w = World::start().await;
-    let c = w.connect("prod", None).await;
-    c.km.proc().log.wait_for_text(0, CONNECTED).await;
-    w.api
-        .wait_for_status("prod", ClusterStatus::Active, |_| true)
-        .await;
+    let c = w.connect_active("prod").await;
     let api = Rest(&w.api);
     let kubeconfig = c.sim.kubeconfig();
     kubectl(

@@ -10,9 +10,7 @@
 //! `target/test-artifacts/`.
 
 use fantoccini::{Client, Locator};
-use lapdev_api::ClusterStatus;
 use lapdev_e2e::ADMIN_PASSWORD;
-use lapdev_e2e::kube_manager::CONNECTED;
 
 use crate::webdriver::{ChromeDriver, browser, screenshot, text_of, wait_for};
 use crate::{World, kubectl};
@@ -30,11 +28,7 @@ async fn type_into(b: &Client, css: &str, text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workloads_table_to_a_catalog_in_the_browser() {
     let w = World::start().await;
-    let c = w.connect("prod", None).await;
-    c.km.proc().log.wait_for_text(0, CONNECTED).await;
-    w.api
-        .wait_for_status("prod", ClusterStatus::Active, |_| true)
-        .await;
+    let c = w.connect_active("prod").await;
 
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir().unwrap();

@@ -143,11 +143,7 @@ struct Setup {
 
 async fn setup() -> Setup {
     let w = World::start().await;
-    let c = w.connect("prod", None).await;
-    c.km.proc().log.wait_for_text(0, CONNECTED).await;
-    w.api
-        .wait_for_status("prod", ClusterStatus::Active, |_| true)
-        .await;
+    let c = w.connect_active("prod").await;
     let workload =
         |kind: &str, name: &str| json!({"namespace": "shop", "kind": kind, "name": name});
     let (status, body) = w

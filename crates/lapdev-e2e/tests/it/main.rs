@@ -22,9 +22,9 @@ mod webdriver;
 
 use std::path::Path;
 
-use lapdev_api::ClusterCredentials;
+use lapdev_api::{ClusterCredentials, ClusterStatus};
 use lapdev_e2e::api::Api;
-use lapdev_e2e::kube_manager::{KubeManager, KubeManagerSetup};
+use lapdev_e2e::kube_manager::{CONNECTED, KubeManager, KubeManagerSetup};
 use lapdev_e2e::kube_sim::KubeSim;
 use lapdev_e2e::server::{Server, Timing};
 use lapdev_e2e::tls::TlsFiles;
@@ -79,6 +79,17 @@ impl World {
             km,
             setup,
         }
+    }
+
+    /// [`World::connect`] straight to the server, then waits until
+    /// kube-manager has connected and the API shows the cluster Active.
+    async fn connect_active(&self, name: &str) -> Connected {
+        let c = self.connect(name, None).await;
+        c.km.proc().log.wait_for_text(0, CONNECTED).await;
+        self.api
+            .wait_for_status(name, ClusterStatus::Active, |_| true)
+            .await;
+        c
     }
 }
 

@@ -76,11 +76,7 @@ async fn a_cut_connection_reconnects() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vanished_kube_manager_leaves_the_cluster_offline_until_it_returns() {
     let w = World::start().await;
-    let mut c = w.connect("prod", None).await;
-    c.km.proc().log.wait_for_text(0, CONNECTED).await;
-    w.api
-        .wait_for_status("prod", ClusterStatus::Active, |_| true)
-        .await;
+    let mut c = w.connect_active("prod").await;
 
     c.km.proc_mut().kill().await;
     w.api
