@@ -2,8 +2,8 @@
 //! `lapdev-kube-manager` run as separate processes on loopback, the way they
 //! run in production (TLS WebSocket, cluster token, kubeconfig).
 //!
-//! Tests (`tests/it`) and the benchmark binary (`src/bin/tunnel-load.rs`)
-//! build on these pieces:
+//! Tests (`tests/it`) and the benchmark binaries (`src/bin/tunnel-load.rs`,
+//! `src/bin/env-load.rs`) build on these pieces:
 //!
 //! * [`bins`]: finds the other packages' binaries next to the test executable;
 //! * [`process`]: a child process whose output lines a test can *await*;
